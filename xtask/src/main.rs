@@ -1,1 +1,39 @@
-fn main() {}
+//! `cargo xtask`: the project's command line. Argument parsing and printing only; every
+//! behaviour lives in a library crate (`migrate`, `pgcluster`, ...) and is tested there.
+
+mod database;
+mod migrate_cmd;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The database toolchain of the AI-spend governance platform: versioned migrations, schema
+/// dump and typed Rust generated from the real schema.
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply, revert and inspect migrations (`cargo xtask migrate` alone applies all pending).
+    Migrate(migrate_cmd::MigrateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Migrate(args) => migrate_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            report::error(&err);
+            ExitCode::from(1)
+        }
+    }
+}

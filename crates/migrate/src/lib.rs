@@ -1,1 +1,47 @@
-//! Migration engine.
+//! The migration engine: versioned up/down SQL migrations for PostgreSQL.
+//!
+//! - [`MigrationSet::discover`] reads a folder in one of three [`Layout`]s and validates it
+//!   (duplicates, missing downs, unparsable names, gaps) before anything runs.
+//! - [`Migrator`] applies pending migrations through refinery, recording them in refinery's
+//!   `refinery_schema_history` table, and closes refinery's gaps: the whole pending set (or each
+//!   migration) is atomic with its history row, a PostgreSQL advisory lock serialises concurrent
+//!   runners, `-- no-transaction` scripts run one statement at a time outside a transaction, and
+//!   migrations can be reverted (`down`, `down --to`, `down --all`, `redo`).
+//! - Errors locate PostgreSQL's error position in the migration file (`file:line:column`), with
+//!   SQLSTATE, message, detail and hint.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let set = migrate::MigrationSet::discover(std::path::Path::new("migrations"))?;
+//! let mut client = postgres::Client::connect("postgresql://localhost/app", postgres::NoTls)?;
+//! for applied in migrate::Migrator::new(&set).up(&mut client)? {
+//!     println!("applied {} {}", applied.version, applied.name);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod checksum;
+mod directive;
+mod discover;
+mod engine;
+mod error;
+mod history;
+mod lock;
+mod new;
+mod pgerror;
+mod refinery_bridge;
+mod revert;
+mod set;
+pub mod split;
+mod status;
+
+pub use directive::no_transaction;
+pub use discover::FIXTURES_DIR;
+pub use engine::{Applied, Migrator};
+pub use error::{Error, Problem, Result, SqlFailure};
+pub use history::{HISTORY_TABLE, HistoryRow};
+pub use lock::LOCK_KEY;
+pub use new::{Created, new_migration};
+pub use revert::{DownTarget, Reverted};
+pub use set::{Layout, Migration, MigrationSet, Script};
+pub use status::{ChecksumState, State, StatusRow};

@@ -1,0 +1,370 @@
+//! Applying migrations: the `up` direction.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, GenericClient};
+use refinery::{Runner, Target};
+
+use crate::checksum;
+use crate::error::{Error, Result, SqlFailure};
+use crate::history::{self, HistoryRow};
+use crate::lock;
+use crate::pgerror;
+use crate::refinery_bridge::{Bridge, to_refinery};
+use crate::set::{Migration, MigrationSet, Script};
+use crate::split;
+
+/// A migration this run applied.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Applied {
+    /// Its version.
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// Its up file.
+    pub path: PathBuf,
+    /// Ran outside a transaction (`-- no-transaction`).
+    pub no_transaction: bool,
+    /// Time spent on its SQL (for a whole-set transaction, the set's time divided evenly).
+    #[serde(with = "secs")]
+    pub duration: Duration,
+}
+
+mod secs {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+/// How `up`, `down` and `redo` run.
+pub struct Migrator<'a> {
+    pub(crate) set: &'a MigrationSet,
+    pub(crate) single_transaction: bool,
+    pub(crate) fixtures: bool,
+    pub(crate) on_wait: Box<dyn Fn(Option<i32>) + 'a>,
+}
+
+impl std::fmt::Debug for Migrator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator")
+            .field("dir", &self.set.dir)
+            .field("single_transaction", &self.single_transaction)
+            .field("fixtures", &self.fixtures)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Migrator<'a> {
+    /// A migrator for `set`: whole pending set in one transaction, no fixtures.
+    pub fn new(set: &'a MigrationSet) -> Self {
+        Migrator {
+            set,
+            single_transaction: true,
+            fixtures: false,
+            on_wait: Box::new(|_| {}),
+        }
+    }
+
+    /// `true` (default): all pending migrations in one transaction, all or nothing.
+    /// `false`: one transaction per migration; a failure keeps the earlier ones.
+    pub fn single_transaction(mut self, yes: bool) -> Self {
+        self.single_transaction = yes;
+        self
+    }
+
+    /// Run each migration's fixture right after it, in the same transaction (tests, `check`).
+    pub fn with_fixtures(mut self, yes: bool) -> Self {
+        self.fixtures = yes;
+        self
+    }
+
+    /// Called once, with the holder's backend pid, when another runner holds the lock.
+    pub fn on_lock_wait(mut self, f: impl Fn(Option<i32>) + 'a) -> Self {
+        self.on_wait = Box::new(f);
+        self
+    }
+
+    /// Apply every pending migration.
+    pub fn up(&self, client: &mut Client) -> Result<Vec<Applied>> {
+        self.up_to(client, i64::MAX)
+    }
+
+    /// Apply pending migrations up to and including `version`.
+    pub fn up_to(&self, client: &mut Client, version: i64) -> Result<Vec<Applied>> {
+        lock::with_lock(client, &*self.on_wait, |c| {
+            history::ensure(c)?;
+            let applied = history::read(c)?;
+            verify(self.set, &applied)?;
+            let pending = pending(self.set, &applied, version)?;
+            self.apply(c, &pending)
+        })
+    }
+
+    /// Apply `pending` (lock held, verified).
+    pub(crate) fn apply(&self, c: &mut Client, pending: &[&Migration]) -> Result<Vec<Applied>> {
+        let mut done = Vec::new();
+        let mut i = 0;
+        while i < pending.len() {
+            if pending[i].up.no_transaction {
+                done.push(self.apply_no_transaction(c, pending[i], &done)?);
+                i += 1;
+                continue;
+            }
+            // The longest run of transactional migrations starting at i.
+            let end = pending[i..]
+                .iter()
+                .position(|m| m.up.no_transaction)
+                .map_or(pending.len(), |p| i + p);
+            let groups: Vec<&[&Migration]> = if self.single_transaction {
+                vec![&pending[i..end]]
+            } else {
+                pending[i..end].chunks(1).collect()
+            };
+            for group in groups {
+                let start = Instant::now();
+                let mut tx = c
+                    .transaction()
+                    .map_err(|e| Error::db("cannot begin a transaction", e))?;
+                self.apply_in(&mut tx, group, pending, &done)?;
+                tx.commit()
+                    .map_err(|e| Error::db("cannot commit the migrations", e))?;
+                let each = start.elapsed() / group.len() as u32;
+                done.extend(group.iter().map(|m| Applied {
+                    version: m.version,
+                    name: m.name.clone(),
+                    path: m.up.path.clone(),
+                    no_transaction: false,
+                    duration: each,
+                }));
+            }
+            i = end;
+        }
+        Ok(done)
+    }
+
+    /// Apply `group` inside `tx` through refinery (plus fixtures when asked).
+    pub(crate) fn apply_in(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        group: &[&Migration],
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Result<()> {
+        // With fixtures, each migration is followed by its data, so hand refinery one at a time.
+        let batches: Vec<&[&Migration]> = if self.fixtures {
+            group.chunks(1).collect()
+        } else {
+            vec![group]
+        };
+        for batch in batches {
+            let refinery_migrations = batch
+                .iter()
+                .map(|m| to_refinery(m))
+                .collect::<Result<Vec<_>>>()?;
+            let mut bridge = Bridge::new(tx, &refinery_migrations);
+            let result = Runner::new(&refinery_migrations)
+                .set_grouped(true)
+                .set_abort_divergent(false)
+                .set_abort_missing(false)
+                .set_target(Target::Latest)
+                .run(&mut bridge);
+            let failed = bridge.failed_migration;
+            if let Err(err) = result {
+                let Some(idx) = failed else {
+                    return Err(Error::Refinery(err));
+                };
+                let m = batch[idx];
+                let pg = source_pg_error(&err);
+                let failure = match pg {
+                    Some(pg) => {
+                        pgerror::locate(pg, &m.up.path, &checksum::normalise(&m.up.sql), 0)
+                    }
+                    None => plain_failure(&m.up, err.to_string()),
+                };
+                return Err(self.failed(m, failure, run, done));
+            }
+            if self.fixtures {
+                for m in batch {
+                    if let Some(fixture) = &m.fixture {
+                        run_script(tx, fixture).map_err(|f| self.failed(m, f, run, done))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_no_transaction(
+        &self,
+        c: &mut Client,
+        m: &Migration,
+        done: &[Applied],
+    ) -> Result<Applied> {
+        let start = Instant::now();
+        let sql = checksum::normalise(&m.up.sql);
+        let statements = split::statements(&sql);
+        for (n, st) in statements.iter().enumerate() {
+            if let Err(e) = c.batch_execute(st.text) {
+                let failure = pgerror::locate(&e, &m.up.path, &sql, st.char_offset);
+                return Err(Error::MigrationFailed {
+                    version: m.version,
+                    name: m.name.clone(),
+                    failure: Box::new(failure),
+                    outcome: format!(
+                        "this migration runs outside a transaction (-- no-transaction): {n} of its {} statement(s) before the failing one stay committed and it is not recorded as applied; make its statements idempotent (IF NOT EXISTS, DROP INDEX IF EXISTS for an INVALID index left by CONCURRENTLY) and run again.{}",
+                        statements.len(),
+                        earlier(done)
+                    ),
+                });
+            }
+        }
+        let name = m.refinery_name();
+        history::insert(c, m.version, &name, m.checksum())?;
+        if self.fixtures {
+            if let Some(fixture) = &m.fixture {
+                run_script(c, fixture).map_err(|f| Error::MigrationFailed {
+                    version: m.version,
+                    name: m.name.clone(),
+                    failure: Box::new(f),
+                    outcome: "the migration stays applied; its fixture was rolled back".into(),
+                })?;
+            }
+        }
+        Ok(Applied {
+            version: m.version,
+            name: m.name.clone(),
+            path: m.up.path.clone(),
+            no_transaction: true,
+            duration: start.elapsed(),
+        })
+    }
+
+    fn failed(&self, m: &Migration, failure: SqlFailure, run: &[&Migration], done: &[Applied]) -> Error {
+        let outcome = if self.single_transaction {
+            let in_tx = run
+                .iter()
+                .filter(|p| !p.up.no_transaction && !done.iter().any(|d| d.version == p.version))
+                .count();
+            format!(
+                "the transaction was rolled back: none of the {in_tx} migration(s) it held are applied.{}",
+                earlier(done)
+            )
+        } else {
+            format!(
+                "its transaction was rolled back; the database is at the migration before it.{}",
+                earlier(done)
+            )
+        };
+        Error::MigrationFailed {
+            version: m.version,
+            name: m.name.clone(),
+            failure: Box::new(failure),
+            outcome,
+        }
+    }
+}
+
+fn earlier(done: &[Applied]) -> String {
+    if done.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Applied and committed earlier in this run: {}.",
+            done.iter()
+                .map(|d| d.version.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+fn source_pg_error(err: &refinery::Error) -> Option<&postgres::Error> {
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        if let Some(pg) = s.downcast_ref::<postgres::Error>() {
+            return Some(pg);
+        }
+        source = s.source();
+    }
+    None
+}
+
+fn plain_failure(script: &Script, message: String) -> SqlFailure {
+    SqlFailure {
+        path: script.path.clone(),
+        line: None,
+        column: None,
+        source_line: None,
+        code: String::new(),
+        severity: "ERROR".into(),
+        message,
+        detail: None,
+        hint: None,
+        context: None,
+        constraint: None,
+    }
+}
+
+/// Run a whole script (fixture, down) as one simple query, locating any error in its file.
+pub(crate) fn run_script(c: &mut impl GenericClient, script: &Script) -> Result<(), SqlFailure> {
+    let sql = checksum::normalise(&script.sql);
+    c.batch_execute(&sql)
+        .map_err(|e| pgerror::locate(&e, &script.path, &sql, 0))
+}
+
+/// Applied migrations must be on disk, unchanged.
+pub(crate) fn verify(set: &MigrationSet, applied: &[HistoryRow]) -> Result<()> {
+    for row in applied {
+        let Some(m) = set.get(row.version) else {
+            return Err(Error::MissingFromDisk {
+                version: row.version,
+                name: row.name.clone(),
+                dir: set.dir.clone(),
+            });
+        };
+        if !checksum_ok(m, row) {
+            return Err(Error::ChecksumMismatch {
+                version: row.version,
+                path: m.up.path.clone(),
+                recorded: row.checksum.to_string(),
+                current: m.checksum().to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether the recorded checksum matches the file, under the file's name or the recorded one.
+pub(crate) fn checksum_ok(m: &Migration, row: &HistoryRow) -> bool {
+    checksum::matches(row.checksum, m.version, &m.refinery_name(), &m.up.sql)
+        || checksum::matches(row.checksum, m.version, &row.name, &m.up.sql)
+}
+
+/// Unapplied migrations up to `target`; an unapplied one older than the newest applied is an error.
+pub(crate) fn pending<'s>(
+    set: &'s MigrationSet,
+    applied: &[HistoryRow],
+    target: i64,
+) -> Result<Vec<&'s Migration>> {
+    let newest = applied.iter().map(|r| r.version).max();
+    let mut out = Vec::new();
+    for m in &set.migrations {
+        if applied.iter().any(|r| r.version == m.version) {
+            continue;
+        }
+        if let Some(newest) = newest {
+            if m.version < newest {
+                return Err(Error::OutOfOrder {
+                    path: m.up.path.clone(),
+                    version: m.version,
+                    newest,
+                });
+            }
+        }
+        if m.version <= target {
+            out.push(m);
+        }
+    }
+    Ok(out)
+}

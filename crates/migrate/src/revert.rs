@@ -1,0 +1,240 @@
+//! Reverting migrations: `down`, `down --to`, `down --all` and `redo` (refinery has no downs).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, GenericClient};
+
+use crate::checksum;
+use crate::engine::{self, Applied, Migrator};
+use crate::error::{Error, Result};
+use crate::history;
+use crate::lock;
+use crate::pgerror;
+use crate::set::Migration;
+use crate::split;
+
+/// Which migrations `down` reverts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownTarget {
+    /// The newest applied migration only.
+    Newest,
+    /// Every applied migration with a version above this one (0: all of them).
+    To(i64),
+    /// Every applied migration.
+    All,
+}
+
+/// A migration this run reverted.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Reverted {
+    /// Its version.
+    pub version: i64,
+    /// Its name.
+    pub name: String,
+    /// The down file that ran.
+    pub path: PathBuf,
+    /// Time spent on its down SQL.
+    #[serde(skip)]
+    pub duration: Duration,
+}
+
+impl Migrator<'_> {
+    /// Revert applied migrations, newest first, each running its down script and deleting its
+    /// history row in the same transaction (one transaction for all of them by default).
+    pub fn down(&self, client: &mut Client, target: DownTarget) -> Result<Vec<Reverted>> {
+        lock::with_lock(client, &*self.on_wait, |c| {
+            if !history::exists(c)? {
+                return Ok(Vec::new());
+            }
+            let applied = history::read(c)?;
+            engine::verify(self.set, &applied)?;
+            let versions: Vec<i64> = match target {
+                DownTarget::Newest => applied.last().map(|r| r.version).into_iter().collect(),
+                DownTarget::All => applied.iter().rev().map(|r| r.version).collect(),
+                DownTarget::To(to) => {
+                    if to != 0 && !applied.iter().any(|r| r.version == to) {
+                        return Err(Error::BadTarget {
+                            version: to,
+                            reason: format!(
+                                "it is not applied; use 0 (or --all) to revert everything, or one of the applied versions: {}",
+                                applied.iter().map(|r| r.version.to_string()).collect::<Vec<_>>().join(", ")
+                            ),
+                        });
+                    }
+                    applied.iter().rev().map(|r| r.version).filter(|v| *v > to).collect()
+                }
+            };
+            let migrations: Vec<&Migration> = versions
+                .iter()
+                .map(|v| self.set.get(*v).expect("verified above"))
+                .collect();
+            for m in &migrations {
+                down_script(self, m)?;
+            }
+            self.revert(c, &migrations)
+        })
+    }
+
+    fn revert(&self, c: &mut Client, migrations: &[&Migration]) -> Result<Vec<Reverted>> {
+        let mut done: Vec<Reverted> = Vec::new();
+        let mut i = 0;
+        while i < migrations.len() {
+            let m = migrations[i];
+            if down_script(self, m)?.no_transaction {
+                done.push(revert_no_transaction(c, m, &done)?);
+                i += 1;
+                continue;
+            }
+            let end = migrations[i..]
+                .iter()
+                .position(|m| m.down.as_ref().is_some_and(|d| d.no_transaction))
+                .map_or(migrations.len(), |p| i + p);
+            let groups: Vec<&[&Migration]> = if self.single_transaction {
+                vec![&migrations[i..end]]
+            } else {
+                migrations[i..end].chunks(1).collect()
+            };
+            for group in groups {
+                let mut tx = c
+                    .transaction()
+                    .map_err(|e| Error::db("cannot begin a transaction", e))?;
+                let mut reverted = Vec::new();
+                for m in group {
+                    reverted.push(revert_in(&mut tx, m, self.single_transaction, &done)?);
+                }
+                tx.commit()
+                    .map_err(|e| Error::db("cannot commit the reverts", e))?;
+                done.extend(reverted);
+            }
+            i = end;
+        }
+        Ok(done)
+    }
+
+    /// Revert the newest applied migration and apply it again, in one transaction.
+    pub fn redo(&self, client: &mut Client) -> Result<Option<(Reverted, Applied)>> {
+        lock::with_lock(client, &*self.on_wait, |c| {
+            if !history::exists(c)? {
+                return Ok(None);
+            }
+            let applied = history::read(c)?;
+            engine::verify(self.set, &applied)?;
+            let Some(newest) = applied.last() else {
+                return Ok(None);
+            };
+            let m = self.set.get(newest.version).expect("verified above");
+            let down = down_script(self, m)?;
+            if down.no_transaction || m.up.no_transaction {
+                let r = revert_no_transaction(c, m, &[])?;
+                let a = self.apply(c, &[m])?;
+                return Ok(Some((r, a.into_iter().next().expect("one applied"))));
+            }
+            let mut tx = c
+                .transaction()
+                .map_err(|e| Error::db("cannot begin a transaction", e))?;
+            let reverted = revert_in(&mut tx, m, true, &[])?;
+            let start = Instant::now();
+            self.apply_in(&mut tx, &[m], &[m], &[])?;
+            tx.commit()
+                .map_err(|e| Error::db("cannot commit the redo", e))?;
+            Ok(Some((
+                reverted,
+                Applied {
+                    version: m.version,
+                    name: m.name.clone(),
+                    path: m.up.path.clone(),
+                    no_transaction: false,
+                    duration: start.elapsed(),
+                },
+            )))
+        })
+    }
+}
+
+fn down_script<'m>(mig: &Migrator<'_>, m: &'m Migration) -> Result<&'m crate::set::Script> {
+    m.down.as_ref().ok_or_else(|| Error::Irreversible {
+        version: m.version,
+        reason: if mig.set.layout.has_downs() {
+            format!("{} has no down script", m.label())
+        } else {
+            format!(
+                "the {} layout has no down migrations ({})",
+                mig.set.layout,
+                m.up.path.display()
+            )
+        },
+    })
+}
+
+fn revert_in(
+    tx: &mut impl GenericClient,
+    m: &Migration,
+    single: bool,
+    done: &[Reverted],
+) -> Result<Reverted> {
+    let down = m.down.as_ref().expect("checked by down_script");
+    let start = Instant::now();
+    engine::run_script(tx, down).map_err(|failure| Error::MigrationFailed {
+        version: m.version,
+        name: m.name.clone(),
+        failure: Box::new(failure),
+        outcome: if single {
+            "the transaction was rolled back: no migration of this run was reverted.".to_string()
+        } else {
+            format!(
+                "its transaction was rolled back; it stays applied.{}",
+                reverted_list(done)
+            )
+        },
+    })?;
+    history::delete(tx, m.version)?;
+    Ok(Reverted {
+        version: m.version,
+        name: m.name.clone(),
+        path: down.path.clone(),
+        duration: start.elapsed(),
+    })
+}
+
+fn revert_no_transaction(c: &mut Client, m: &Migration, done: &[Reverted]) -> Result<Reverted> {
+    let down = m.down.as_ref().expect("checked by down_script");
+    let start = Instant::now();
+    let sql = checksum::normalise(&down.sql);
+    let statements = split::statements(&sql);
+    for (n, st) in statements.iter().enumerate() {
+        if let Err(e) = c.batch_execute(st.text) {
+            return Err(Error::MigrationFailed {
+                version: m.version,
+                name: m.name.clone(),
+                failure: Box::new(pgerror::locate(&e, &down.path, &sql, st.char_offset)),
+                outcome: format!(
+                    "this down runs outside a transaction: {n} of its {} statement(s) stay committed and the migration is still recorded as applied; fix it and run again.{}",
+                    statements.len(),
+                    reverted_list(done)
+                ),
+            });
+        }
+    }
+    history::delete(c, m.version)?;
+    Ok(Reverted {
+        version: m.version,
+        name: m.name.clone(),
+        path: down.path.clone(),
+        duration: start.elapsed(),
+    })
+}
+
+fn reverted_list(done: &[Reverted]) -> String {
+    if done.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Reverted and committed earlier in this run: {}.",
+            done.iter()
+                .map(|d| d.version.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}

@@ -1,0 +1,207 @@
+//! `cargo xtask migrate ...`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use migrate::{ChecksumState, DownTarget, Layout, MigrationSet, Migrator, State};
+
+use crate::database;
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = false)]
+pub struct MigrateArgs {
+    #[command(subcommand)]
+    command: Option<MigrateCommand>,
+
+    /// Database to migrate. Default: `DATABASE_URL`, else the embedded dev cluster in `.pgdata/`.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    database_url: Option<String>,
+
+    /// Migrations folder.
+    #[arg(long, global = true, default_value = "migrations")]
+    dir: PathBuf,
+
+    /// Folder layout: paired (NNNNNN_name.up.sql/.down.sql), diesel or refinery. Default: detected.
+    #[arg(long, global = true)]
+    layout: Option<Layout>,
+
+    /// One transaction per migration instead of one for the whole run (a failure then keeps
+    /// the migrations before it).
+    #[arg(long, global = true)]
+    per_migration: bool,
+
+    /// Also insert each migration's fixture (`fixtures/NNNNNN_name.sql`) right after it.
+    #[arg(long, global = true)]
+    fixtures: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// Apply every pending migration (the default).
+    Up {
+        /// Stop after this version.
+        #[arg(long)]
+        to: Option<i64>,
+    },
+    /// Revert the newest applied migration (its down script and history row, in one transaction).
+    Down {
+        /// Revert every migration newer than VERSION (0: all).
+        #[arg(long, value_name = "VERSION", conflicts_with = "all")]
+        to: Option<i64>,
+        /// Revert every applied migration.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revert the newest applied migration and apply it again, in one transaction.
+    Redo,
+    /// Show every migration: applied or pending, when, and whether its file changed since.
+    Status {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the next numbered migration pair and its fixture file.
+    New {
+        /// What the migration does, e.g. "add budget caps".
+        name: String,
+    },
+}
+
+pub fn run(args: MigrateArgs) -> Result<ExitCode> {
+    let dir = resolve_dir(&args.dir);
+    if let Some(MigrateCommand::New { name }) = &args.command {
+        let created = migrate::new_migration(&dir, name)?;
+        println!("created migration {:06}:", created.version);
+        for p in [&created.up, &created.down, &created.fixture] {
+            println!("  {}", p.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let set = MigrationSet::discover_with(&dir, args.layout)?;
+    let target = database::resolve(args.database_url.clone())?;
+    let mut client = target.connect()?;
+    let migrator = Migrator::new(&set)
+        .single_transaction(!args.per_migration)
+        .with_fixtures(args.fixtures)
+        .on_lock_wait(|pid| {
+            eprintln!(
+                "waiting for another migrator to finish{} ...",
+                pid.map(|p| format!(" (server pid {p})")).unwrap_or_default()
+            )
+        });
+    let started = Instant::now();
+    match args.command.unwrap_or(MigrateCommand::Up { to: None }) {
+        MigrateCommand::Up { to } => {
+            let applied = match to {
+                Some(v) => migrator.up_to(&mut client, v)?,
+                None => migrator.up(&mut client)?,
+            };
+            if applied.is_empty() {
+                println!(
+                    "nothing to apply: {} is up to date ({} migration(s) in {})",
+                    target.display(),
+                    set.migrations.len(),
+                    dir.display()
+                );
+            } else {
+                for a in &applied {
+                    println!(
+                        "applied {} {}{} ({:.1} ms)",
+                        a.version,
+                        a.name,
+                        if a.no_transaction { " [no-transaction]" } else { "" },
+                        a.duration.as_secs_f64() * 1000.0
+                    );
+                }
+                println!(
+                    "{} migration(s) applied to {} in {:.1} ms",
+                    applied.len(),
+                    target.display(),
+                    started.elapsed().as_secs_f64() * 1000.0
+                );
+            }
+        }
+        MigrateCommand::Down { to, all } => {
+            let down_target = match (to, all) {
+                (_, true) => DownTarget::All,
+                (Some(v), false) => DownTarget::To(v),
+                (None, false) => DownTarget::Newest,
+            };
+            let reverted = migrator.down(&mut client, down_target)?;
+            if reverted.is_empty() {
+                println!("nothing to revert: no applied migration above the target");
+            }
+            for r in &reverted {
+                println!("reverted {} {}", r.version, r.name);
+            }
+        }
+        MigrateCommand::Redo => match migrator.redo(&mut client)? {
+            Some((r, _)) => println!("redone {} {} (down, then up)", r.version, r.name),
+            None => println!("nothing to redo: no migration is applied"),
+        },
+        MigrateCommand::Status { json } => {
+            let rows = migrator.status(&mut client)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print_status(&rows);
+            }
+            let problem = rows.iter().any(|r| {
+                r.state == State::MissingFile || r.checksum == ChecksumState::Changed
+            });
+            if problem {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        MigrateCommand::New { .. } => unreachable!("handled above"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A relative `--dir` is taken from the current directory when it exists there, else from the
+/// workspace root (so `cargo xtask migrate` works from any subfolder).
+fn resolve_dir(dir: &std::path::Path) -> PathBuf {
+    if dir.is_absolute() || dir.exists() {
+        return dir.to_path_buf();
+    }
+    let at_root = database::workspace_root().join(dir);
+    if at_root.exists() { at_root } else { dir.to_path_buf() }
+}
+
+fn print_status(rows: &[migrate::StatusRow]) {
+    let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(4).max(4);
+    println!(
+        "{:>8}  {:<width$}  {:<12}  {:<25}  checksum",
+        "version", "name", "state", "applied at"
+    );
+    for r in rows {
+        let state = match r.state {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::MissingFile => "MISSING FILE",
+        };
+        let checksum = match r.checksum {
+            ChecksumState::Ok => "ok",
+            ChecksumState::Changed => "CHANGED",
+            ChecksumState::None => "-",
+        };
+        println!(
+            "{:>8}  {:<width$}  {:<12}  {:<25}  {}",
+            r.version,
+            r.name,
+            state,
+            r.applied_on.as_deref().unwrap_or("-"),
+            checksum
+        );
+    }
+    let pending = rows.iter().filter(|r| r.state == State::Pending).count();
+    println!(
+        "{} migration(s): {} applied, {} pending",
+        rows.len(),
+        rows.len() - pending,
+        pending
+    );
+}
