@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's command line. Argument parsing and printing only; every
 //! behaviour lives in a library crate (`migrate`, `pgcluster`, ...) and is tested there.
 
+mod bench_cmd;
 mod database;
 mod migrate_cmd;
 mod report;
@@ -22,12 +23,15 @@ struct Cli {
 enum Command {
     /// Apply, revert and inspect migrations (`cargo xtask migrate` alone applies all pending).
     Migrate(migrate_cmd::MigrateArgs),
+    /// Measure migrate, per-test databases and friends against the psql floor; writes BENCHMARKS.md.
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Migrate(args) => migrate_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(code) => code,

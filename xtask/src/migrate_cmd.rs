@@ -89,7 +89,8 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         .on_lock_wait(|pid| {
             eprintln!(
                 "waiting for another migrator to finish{} ...",
-                pid.map(|p| format!(" (server pid {p})")).unwrap_or_default()
+                pid.map(|p| format!(" (server pid {p})"))
+                    .unwrap_or_default()
             )
         });
     let started = Instant::now();
@@ -112,7 +113,11 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                         "applied {} {}{} ({:.1} ms)",
                         a.version,
                         a.name,
-                        if a.no_transaction { " [no-transaction]" } else { "" },
+                        if a.no_transaction {
+                            " [no-transaction]"
+                        } else {
+                            ""
+                        },
                         a.duration.as_secs_f64() * 1000.0
                     );
                 }
@@ -149,9 +154,9 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
             } else {
                 print_status(&rows);
             }
-            let problem = rows.iter().any(|r| {
-                r.state == State::MissingFile || r.checksum == ChecksumState::Changed
-            });
+            let problem = rows
+                .iter()
+                .any(|r| r.state == State::MissingFile || r.checksum == ChecksumState::Changed);
             if problem {
                 return Ok(ExitCode::from(1));
             }
@@ -168,11 +173,20 @@ fn resolve_dir(dir: &std::path::Path) -> PathBuf {
         return dir.to_path_buf();
     }
     let at_root = database::workspace_root().join(dir);
-    if at_root.exists() { at_root } else { dir.to_path_buf() }
+    if at_root.exists() {
+        at_root
+    } else {
+        dir.to_path_buf()
+    }
 }
 
 fn print_status(rows: &[migrate::StatusRow]) {
-    let width = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(4).max(4);
+    let width = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     println!(
         "{:>8}  {:<width$}  {:<12}  {:<25}  checksum",
         "version", "name", "state", "applied at"

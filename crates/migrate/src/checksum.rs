@@ -68,5 +68,4 @@ mod tests {
         assert!(matches(raw("a", 1i64, crlf), 1, "a", crlf));
         assert!(!matches(of(1, "a", lf), 1, "a", "SELECT 3;"));
     }
-
 }

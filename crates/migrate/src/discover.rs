@@ -71,7 +71,10 @@ fn walk(dir: &Path) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     for entry in WalkDir::new(dir).min_depth(1).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io {
-            path: e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.into()),
+            path: e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.into()),
             source: e
                 .into_io_error()
                 .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
@@ -127,7 +130,10 @@ fn detect(dir: &Path, entries: &[Entry]) -> Result<Layout> {
                 path: dir.to_path_buf(),
                 message: format!(
                     "files of several layouts found ({}); keep one layout per folder or pass --layout",
-                    many.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+                    many.iter()
+                        .map(|l| l.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }],
         }),
@@ -244,8 +250,9 @@ fn paired(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
         } else {
             problems.push(Problem {
                 path: e.path.clone(),
-                message: "not a migration name: expected NNNNNN_name.up.sql or NNNNNN_name.down.sql"
-                    .into(),
+                message:
+                    "not a migration name: expected NNNNNN_name.up.sql or NNNNNN_name.down.sql"
+                        .into(),
             });
             continue;
         };
@@ -315,7 +322,10 @@ fn paired(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
 
 fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Migration> {
     let mut out = Vec::new();
-    for e in entries.iter().filter(|e| e.is_dir && e.rel.components().count() == 1) {
+    for e in entries
+        .iter()
+        .filter(|e| e.is_dir && e.rel.components().count() == 1)
+    {
         let folder = file_name(&e.rel);
         let Some((version, name)) = parse_diesel(&folder) else {
             problems.push(Problem {
@@ -351,7 +361,8 @@ fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
                 continue;
             }
         };
-        let (Some(mut up), Some(mut down)) = (script(&up_path, problems), script(&down_path, problems))
+        let (Some(mut up), Some(mut down)) =
+            (script(&up_path, problems), script(&down_path, problems))
         else {
             continue;
         };
@@ -393,7 +404,10 @@ pub(crate) fn parse_diesel(folder: &str) -> Option<(i64, String)> {
     // The name starts after the last separator of the version run.
     let cut = prefix.rfind('_')?;
     let (version_part, name) = (&folder[..cut], &folder[cut + 1..]);
-    let digits: String = version_part.chars().filter(|c| c.is_ascii_digit()).collect();
+    let digits: String = version_part
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     if digits.is_empty() || name.trim().is_empty() {
         return None;
     }
@@ -405,9 +419,7 @@ fn diesel_metadata(path: &Path) -> std::result::Result<bool, String> {
         return Ok(false);
     }
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e| format!("invalid TOML: {e}"))?;
+    let table: toml::Table = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
     match table.get("run_in_transaction") {
         None => Ok(false),
         Some(toml::Value::Boolean(b)) => Ok(!b),

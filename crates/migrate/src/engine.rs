@@ -32,7 +32,10 @@ pub struct Applied {
 }
 
 mod secs {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
     }
 }
@@ -177,9 +180,7 @@ impl<'a> Migrator<'a> {
                 let m = batch[idx];
                 let pg = source_pg_error(&err);
                 let failure = match pg {
-                    Some(pg) => {
-                        pgerror::locate(pg, &m.up.path, &checksum::normalise(&m.up.sql), 0)
-                    }
+                    Some(pg) => pgerror::locate(pg, &m.up.path, &checksum::normalise(&m.up.sql), 0),
                     None => plain_failure(&m.up, err.to_string()),
                 };
                 return Err(self.failed(m, failure, run, done));
@@ -240,7 +241,13 @@ impl<'a> Migrator<'a> {
         })
     }
 
-    fn failed(&self, m: &Migration, failure: SqlFailure, run: &[&Migration], done: &[Applied]) -> Error {
+    fn failed(
+        &self,
+        m: &Migration,
+        failure: SqlFailure,
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Error {
         let outcome = if self.single_transaction {
             let in_tx = run
                 .iter()

@@ -55,7 +55,9 @@ pub fn new_migration(dir: &Path, name: &str) -> Result<Created> {
         (&up, format!("-- {name}: the change.\n")),
         (
             &down,
-            format!("-- Revert {stem}.up.sql exactly: the schema after this must equal the schema before the up.\n"),
+            format!(
+                "-- Revert {stem}.up.sql exactly: the schema after this must equal the schema before the up.\n"
+            ),
         ),
         (
             &fixture,

@@ -80,7 +80,9 @@ pub(crate) fn locate(
 fn context_of(db: &DbError) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(ErrorPosition::Internal { position, query }) = db.position() {
-        parts.push(format!("in internal query at character {position}: {query}"));
+        parts.push(format!(
+            "in internal query at character {position}: {query}"
+        ));
     }
     if let Some(w) = db.where_() {
         parts.push(w.to_string());
@@ -124,10 +126,7 @@ mod tests {
         let text = "SELECT 1;\nSELECT é FROM nowhere;\n";
         assert_eq!(line_col(text, 1), (1, 1, "SELECT 1;".into()));
         // 'n' of nowhere: 10 chars on line 1 + "SELECT é FROM " (14 chars) + 1
-        assert_eq!(
-            line_col(text, 25),
-            (2, 15, "SELECT é FROM nowhere;".into())
-        );
+        assert_eq!(line_col(text, 25), (2, 15, "SELECT é FROM nowhere;".into()));
     }
 
     #[test]

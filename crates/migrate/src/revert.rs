@@ -58,11 +58,20 @@ impl Migrator<'_> {
                             version: to,
                             reason: format!(
                                 "it is not applied; use 0 (or --all) to revert everything, or one of the applied versions: {}",
-                                applied.iter().map(|r| r.version.to_string()).collect::<Vec<_>>().join(", ")
+                                applied
+                                    .iter()
+                                    .map(|r| r.version.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
                             ),
                         });
                     }
-                    applied.iter().rev().map(|r| r.version).filter(|v| *v > to).collect()
+                    applied
+                        .iter()
+                        .rev()
+                        .map(|r| r.version)
+                        .filter(|v| *v > to)
+                        .collect()
                 }
             };
             let migrations: Vec<&Migration> = versions

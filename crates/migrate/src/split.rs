@@ -94,7 +94,8 @@ pub fn statements(sql: &str) -> Vec<Statement<'_>> {
             }
             '$' => {
                 // A dollar-quote tag: $ [letter_][alnum_]* $, not preceded by an identifier char.
-                let prev_ident = i > 0 && (chars[i - 1].1.is_alphanumeric() || chars[i - 1].1 == '_');
+                let prev_ident =
+                    i > 0 && (chars[i - 1].1.is_alphanumeric() || chars[i - 1].1 == '_');
                 let mut j = i + 1;
                 while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_') {
                     j += 1;
@@ -184,7 +185,10 @@ mod tests {
 
     #[test]
     fn positional_parameters_are_not_dollar_quotes() {
-        assert_eq!(texts("PREPARE p AS SELECT $1; SELECT 2"), vec!["PREPARE p AS SELECT $1", "SELECT 2"]);
+        assert_eq!(
+            texts("PREPARE p AS SELECT $1; SELECT 2"),
+            vec!["PREPARE p AS SELECT $1", "SELECT 2"]
+        );
     }
 
     #[test]

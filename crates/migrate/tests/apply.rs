@@ -15,7 +15,10 @@ fn applies_everything_then_nothing() {
     let db = fresh_db();
     let mut c = db.connect().unwrap();
     let applied = Migrator::new(&set(&dir)).up(&mut c).unwrap();
-    assert_eq!(applied.iter().map(|a| a.version).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(
+        applied.iter().map(|a| a.version).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
     assert_eq!(history(&mut c), [1, 2, 3]);
     assert!(Migrator::new(&set(&dir)).up(&mut c).unwrap().is_empty());
 }
@@ -29,7 +32,8 @@ fn up_to_a_version_stops_there() {
     assert_eq!(history(&mut c), [1, 2]);
 }
 
-const FAILING_THIRD: &str = "-- add a column\nALTER TABLE users\n  ADD COLUMN ok int;\nSELECT é, id FROM no_such_table;\n";
+const FAILING_THIRD: &str =
+    "-- add a column\nALTER TABLE users\n  ADD COLUMN ok int;\nSELECT é, id FROM no_such_table;\n";
 
 #[test]
 fn a_failure_in_single_transaction_mode_applies_nothing_and_points_at_the_line() {
@@ -39,7 +43,10 @@ fn a_failure_in_single_transaction_mode_applies_nothing_and_points_at_the_line()
     let mut c = db.connect().unwrap();
     let err = Migrator::new(&set(&dir)).up(&mut c).unwrap_err();
     let Error::MigrationFailed {
-        version, failure, outcome, ..
+        version,
+        failure,
+        outcome,
+        ..
     } = &err
     else {
         panic!("{err}")
@@ -48,13 +55,21 @@ fn a_failure_in_single_transaction_mode_applies_nothing_and_points_at_the_line()
     assert_eq!(failure.code, "42P01");
     assert!(failure.path.ends_with("000003_user_name.up.sql"));
     assert_eq!((failure.line, failure.column), (Some(4), Some(19)));
-    assert!(outcome.contains("rolled back: none of the 3 migration(s)"), "{outcome}");
+    assert!(
+        outcome.contains("rolled back: none of the 3 migration(s)"),
+        "{outcome}"
+    );
     let text = err.to_string();
     assert!(
-        text.contains("000003_user_name.up.sql:4:19: ERROR 42P01: relation \"no_such_table\" does not exist"),
+        text.contains(
+            "000003_user_name.up.sql:4:19: ERROR 42P01: relation \"no_such_table\" does not exist"
+        ),
         "{text}"
     );
-    assert!(text.contains("  4 | SELECT é, id FROM no_such_table;\n    |                   ^"), "{text}");
+    assert!(
+        text.contains("  4 | SELECT é, id FROM no_such_table;\n    |                   ^"),
+        "{text}"
+    );
     assert!(history(&mut c).is_empty());
     assert_eq!(tables(&mut c), ["refinery_schema_history"]);
 }
@@ -69,7 +84,11 @@ fn a_failure_in_per_migration_mode_keeps_the_earlier_ones() {
         .single_transaction(false)
         .up(&mut c)
         .unwrap_err();
-    assert!(err.to_string().contains("Applied and committed earlier in this run: 1, 2."), "{err}");
+    assert!(
+        err.to_string()
+            .contains("Applied and committed earlier in this run: 1, 2."),
+        "{err}"
+    );
     assert_eq!(history(&mut c), [1, 2]);
     let cols: i64 = c
         .query_one(
@@ -78,7 +97,10 @@ fn a_failure_in_per_migration_mode_keeps_the_earlier_ones() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(cols, 1, "the failing migration's first statement was rolled back");
+    assert_eq!(
+        cols, 1,
+        "the failing migration's first statement was rolled back"
+    );
 }
 
 #[test]
@@ -92,9 +114,18 @@ fn detail_and_hint_reach_the_error() {
     ]);
     let db = fresh_db();
     let mut c = db.connect().unwrap();
-    let err = Migrator::new(&set(&dir)).up(&mut c).unwrap_err().to_string();
-    assert!(err.contains("ERROR 23505: duplicate key value violates unique constraint \"t_pkey\""), "{err}");
-    assert!(err.contains("detail: Key (id)=(1) already exists."), "{err}");
+    let err = Migrator::new(&set(&dir))
+        .up(&mut c)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ERROR 23505: duplicate key value violates unique constraint \"t_pkey\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("detail: Key (id)=(1) already exists."),
+        "{err}"
+    );
     assert!(err.contains("constraint: t_pkey"), "{err}");
 }
 
@@ -112,7 +143,13 @@ fn a_changed_file_is_refused_with_both_checksums() {
     .unwrap();
     let changed = set(&dir);
     let err = Migrator::new(&changed).up(&mut c).unwrap_err();
-    let Error::ChecksumMismatch { version, path, recorded: r, current } = &err else {
+    let Error::ChecksumMismatch {
+        version,
+        path,
+        recorded: r,
+        current,
+    } = &err
+    else {
         panic!("{err}")
     };
     assert_eq!(*version, 2);
@@ -138,7 +175,10 @@ fn crlf_line_endings_do_not_count_as_a_change() {
         }
     }
     let rows = Migrator::new(&set(&dir)).status(&mut c).unwrap();
-    assert!(rows.iter().all(|r| r.checksum == ChecksumState::Ok), "{rows:#?}");
+    assert!(
+        rows.iter().all(|r| r.checksum == ChecksumState::Ok),
+        "{rows:#?}"
+    );
 }
 
 #[test]
@@ -152,15 +192,40 @@ fn a_merge_that_reuses_an_applied_version_is_a_checksum_mismatch() {
     // This branch applied its migration as 000002 on the dev database.
     let db = fresh_db();
     let mut c = db.connect().unwrap();
-    std::fs::rename(dir.path().join("000003_c.up.sql"), dir.path().join("000002_c.up.sql")).unwrap();
-    std::fs::rename(dir.path().join("000003_c.down.sql"), dir.path().join("000002_c.down.sql")).unwrap();
+    std::fs::rename(
+        dir.path().join("000003_c.up.sql"),
+        dir.path().join("000002_c.up.sql"),
+    )
+    .unwrap();
+    std::fs::rename(
+        dir.path().join("000003_c.down.sql"),
+        dir.path().join("000002_c.down.sql"),
+    )
+    .unwrap();
     Migrator::new(&set(&dir)).up(&mut c).unwrap();
     // A merge brings a new 000002 and this branch's migration becomes 000003: out of order.
-    std::fs::rename(dir.path().join("000002_c.up.sql"), dir.path().join("000003_c.up.sql")).unwrap();
-    std::fs::rename(dir.path().join("000002_c.down.sql"), dir.path().join("000003_c.down.sql")).unwrap();
-    write(dir.path(), &[("000002_b.up.sql", "SELECT 2;"), ("000002_b.down.sql", "SELECT 2;")]);
+    std::fs::rename(
+        dir.path().join("000002_c.up.sql"),
+        dir.path().join("000003_c.up.sql"),
+    )
+    .unwrap();
+    std::fs::rename(
+        dir.path().join("000002_c.down.sql"),
+        dir.path().join("000003_c.down.sql"),
+    )
+    .unwrap();
+    write(
+        dir.path(),
+        &[
+            ("000002_b.up.sql", "SELECT 2;"),
+            ("000002_b.down.sql", "SELECT 2;"),
+        ],
+    );
     let err = Migrator::new(&set(&dir)).up(&mut c).unwrap_err();
-    assert!(matches!(err, Error::ChecksumMismatch { version: 2, .. }), "{err}");
+    assert!(
+        matches!(err, Error::ChecksumMismatch { version: 2, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -173,7 +238,10 @@ fn an_applied_migration_missing_from_the_folder_is_reported() {
     std::fs::remove_file(dir.path().join("000003_user_name.down.sql")).unwrap();
     let smaller = set(&dir);
     let err = Migrator::new(&smaller).up(&mut c).unwrap_err();
-    assert!(matches!(err, Error::MissingFromDisk { version: 3, .. }), "{err}");
+    assert!(
+        matches!(err, Error::MissingFromDisk { version: 3, .. }),
+        "{err}"
+    );
     let rows = Migrator::new(&smaller).status(&mut c).unwrap();
     assert_eq!(rows[2].state, State::MissingFile);
 }
@@ -191,10 +259,18 @@ fn out_of_order_pending_migration() {
     Migrator::new(&set(&dir)).up(&mut c).unwrap();
     write(
         dir.path(),
-        &[("20240201000000_b.up.sql", "SELECT 1;"), ("20240201000000_b.down.sql", "SELECT 1;")],
+        &[
+            ("20240201000000_b.up.sql", "SELECT 1;"),
+            ("20240201000000_b.down.sql", "SELECT 1;"),
+        ],
     );
     let err = Migrator::new(&set(&dir)).up(&mut c).unwrap_err();
-    let Error::OutOfOrder { version, newest, .. } = &err else { panic!("{err}") };
+    let Error::OutOfOrder {
+        version, newest, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!((*version, *newest), (20240201000000, 20240301000000));
     assert!(err.to_string().contains("renumber"), "{err}");
 }
@@ -202,7 +278,10 @@ fn out_of_order_pending_migration() {
 #[test]
 fn no_transaction_migrations_run_statement_by_statement() {
     let dir = folder(&[
-        ("000001_t.up.sql", "CREATE TABLE t (id int, v text);\nINSERT INTO t SELECT g, g::text FROM generate_series(1, 1000) g;\n"),
+        (
+            "000001_t.up.sql",
+            "CREATE TABLE t (id int, v text);\nINSERT INTO t SELECT g, g::text FROM generate_series(1, 1000) g;\n",
+        ),
         ("000001_t.down.sql", "DROP TABLE t;\n"),
         (
             "000002_index.up.sql",
@@ -219,18 +298,29 @@ fn no_transaction_migrations_run_statement_by_statement() {
     let mut c = db.connect().unwrap();
     let applied = Migrator::new(&set(&dir)).up(&mut c).unwrap();
     assert_eq!(
-        applied.iter().map(|a| (a.version, a.no_transaction)).collect::<Vec<_>>(),
+        applied
+            .iter()
+            .map(|a| (a.version, a.no_transaction))
+            .collect::<Vec<_>>(),
         [(1, false), (2, true), (3, false)]
     );
     let valid: i64 = c
-        .query_one("SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass AND indisvalid", &[])
+        .query_one(
+            "SELECT count(*) FROM pg_index WHERE indrelid = 't'::regclass AND indisvalid",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(valid, 2);
     let rows = Migrator::new(&set(&dir)).status(&mut c).unwrap();
     assert!(rows[1].no_transaction && rows[1].checksum == ChecksumState::Ok);
-    let reverted = Migrator::new(&set(&dir)).down(&mut c, migrate::DownTarget::To(1)).unwrap();
-    assert_eq!(reverted.iter().map(|r| r.version).collect::<Vec<_>>(), [3, 2]);
+    let reverted = Migrator::new(&set(&dir))
+        .down(&mut c, migrate::DownTarget::To(1))
+        .unwrap();
+    assert_eq!(
+        reverted.iter().map(|r| r.version).collect::<Vec<_>>(),
+        [3, 2]
+    );
     assert_eq!(history(&mut c), [1]);
 }
 
@@ -243,15 +333,30 @@ fn a_failing_no_transaction_statement_is_located() {
             "000002_index.up.sql",
             "-- no-transaction\nCREATE INDEX CONCURRENTLY t_id ON t (id);\n\nCREATE INDEX CONCURRENTLY t_x ON t (id,);\n",
         ),
-        ("000002_index.down.sql", "-- no-transaction\nDROP INDEX CONCURRENTLY t_id;\n"),
+        (
+            "000002_index.down.sql",
+            "-- no-transaction\nDROP INDEX CONCURRENTLY t_id;\n",
+        ),
     ]);
     let db = fresh_db();
     let mut c = db.connect().unwrap();
     let err = Migrator::new(&set(&dir)).up(&mut c).unwrap_err();
-    let Error::MigrationFailed { failure, outcome, .. } = &err else { panic!("{err}") };
+    let Error::MigrationFailed {
+        failure, outcome, ..
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!((failure.line, failure.column), (Some(4), Some(40)));
-    assert!(outcome.contains("1 of its 2 statement(s) before the failing one stay committed"), "{outcome}");
-    assert_eq!(history(&mut c), [1], "migration 1 committed, 2 not recorded");
+    assert!(
+        outcome.contains("1 of its 2 statement(s) before the failing one stay committed"),
+        "{outcome}"
+    );
+    assert_eq!(
+        history(&mut c),
+        [1],
+        "migration 1 committed, 2 not recorded"
+    );
 }
 
 #[test]
@@ -260,12 +365,24 @@ fn status_lists_applied_and_pending_as_json_too() {
     let db = fresh_db();
     let mut c = db.connect().unwrap();
     let m = set(&dir);
-    assert!(Migrator::new(&m).status(&mut c).unwrap().iter().all(|r| r.state == State::Pending));
+    assert!(
+        Migrator::new(&m)
+            .status(&mut c)
+            .unwrap()
+            .iter()
+            .all(|r| r.state == State::Pending)
+    );
     Migrator::new(&m).up_to(&mut c, 1).unwrap();
     let rows = Migrator::new(&m).status(&mut c).unwrap();
     assert_eq!(
-        rows.iter().map(|r| (r.version, r.state)).collect::<Vec<_>>(),
-        [(1, State::Applied), (2, State::Pending), (3, State::Pending)]
+        rows.iter()
+            .map(|r| (r.version, r.state))
+            .collect::<Vec<_>>(),
+        [
+            (1, State::Applied),
+            (2, State::Pending),
+            (3, State::Pending)
+        ]
     );
     let json = serde_json::to_value(&rows).unwrap();
     assert_eq!(json[0]["state"], "applied");

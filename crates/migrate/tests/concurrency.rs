@@ -26,7 +26,12 @@ fn child_migrator() {
 
 fn spawn_child(url: &str, dir: &std::path::Path) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_migrator", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_migrator",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_URL, url)
         .env(CHILD_DIR, dir)
         .stdout(Stdio::piped())
@@ -50,9 +55,15 @@ fn eight_processes_apply_each_migration_exactly_once() {
             format!("{v:06}_m{v}.up.sql"),
             format!("CREATE TABLE t{v} (id int);\nINSERT INTO applied_log VALUES ({v});\n"),
         ));
-        files.push((format!("{v:06}_m{v}.down.sql"), format!("DROP TABLE t{v};\n")));
+        files.push((
+            format!("{v:06}_m{v}.down.sql"),
+            format!("DROP TABLE t{v};\n"),
+        ));
     }
-    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
     let dir = folder(&refs);
     let db = fresh_db();
     let children: Vec<_> = (0..8).map(|_| spawn_child(db.url(), dir.path())).collect();
@@ -116,7 +127,10 @@ fn a_runner_killed_mid_migration_leaves_a_consistent_database() {
         if sleeping > 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "the child never reached pg_sleep");
+        assert!(
+            Instant::now() < deadline,
+            "the child never reached pg_sleep"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL
@@ -131,5 +145,9 @@ fn a_runner_killed_mid_migration_leaves_a_consistent_database() {
     let applied = Migrator::new(&set).up(&mut c).unwrap();
     assert_eq!(applied.len(), 2);
     assert_eq!(history(&mut c), [1, 2]);
-    assert!(started.elapsed() < Duration::from_secs(30), "rerun took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "rerun took {:?}",
+        started.elapsed()
+    );
 }

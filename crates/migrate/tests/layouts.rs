@@ -8,11 +8,20 @@ use migrate::{Layout, MigrationSet, Migrator};
 #[test]
 fn paired_layout_with_spaces_and_utf8_names() {
     let dir = folder(&[
-        ("000001_create users.up.sql", "CREATE TABLE users (id int);\n"),
+        (
+            "000001_create users.up.sql",
+            "CREATE TABLE users (id int);\n",
+        ),
         ("000001_create users.down.sql", "DROP TABLE users;\n"),
-        ("000002_größe ändern.up.sql", "CREATE TABLE sizes (id int);\n"),
+        (
+            "000002_größe ändern.up.sql",
+            "CREATE TABLE sizes (id int);\n",
+        ),
         ("000002_größe ändern.down.sql", "DROP TABLE sizes;\n"),
-        ("fixtures/000001_create users.sql", "INSERT INTO users VALUES (1);\n"),
+        (
+            "fixtures/000001_create users.sql",
+            "INSERT INTO users VALUES (1);\n",
+        ),
         ("README.md", "not a migration\n"),
     ]);
     let set = MigrationSet::discover(dir.path()).unwrap();
@@ -25,12 +34,21 @@ fn paired_layout_with_spaces_and_utf8_names() {
     let mut c = db.connect().unwrap();
     let applied = Migrator::new(&set).with_fixtures(true).up(&mut c).unwrap();
     assert_eq!(applied.len(), 2);
-    assert_eq!(tables(&mut c), ["refinery_schema_history", "sizes", "users"]);
-    let n: i64 = c.query_one("SELECT count(*) FROM users", &[]).unwrap().get(0);
+    assert_eq!(
+        tables(&mut c),
+        ["refinery_schema_history", "sizes", "users"]
+    );
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM users", &[])
+        .unwrap()
+        .get(0);
     assert_eq!(n, 1, "fixture inserted");
     // refinery's name grammar is \w+: the space becomes _, the umlauts stay.
     let recorded: Vec<String> = c
-        .query("SELECT name FROM refinery_schema_history ORDER BY version", &[])
+        .query(
+            "SELECT name FROM refinery_schema_history ORDER BY version",
+            &[],
+        )
         .unwrap()
         .iter()
         .map(|r| r.get(0))
@@ -42,14 +60,26 @@ fn paired_layout_with_spaces_and_utf8_names() {
 #[test]
 fn diesel_layout_with_metadata() {
     let dir = folder(&[
-        ("2024-01-31-120000_create_users/up.sql", "CREATE TABLE users (id int);\n"),
-        ("2024-01-31-120000_create_users/down.sql", "DROP TABLE users;\n"),
+        (
+            "2024-01-31-120000_create_users/up.sql",
+            "CREATE TABLE users (id int);\n",
+        ),
+        (
+            "2024-01-31-120000_create_users/down.sql",
+            "DROP TABLE users;\n",
+        ),
         (
             "2024-02-01-090000_index users/up.sql",
             "CREATE INDEX CONCURRENTLY users_id ON users (id);\n",
         ),
-        ("2024-02-01-090000_index users/down.sql", "DROP INDEX CONCURRENTLY users_id;\n"),
-        ("2024-02-01-090000_index users/metadata.toml", "run_in_transaction = false\n"),
+        (
+            "2024-02-01-090000_index users/down.sql",
+            "DROP INDEX CONCURRENTLY users_id;\n",
+        ),
+        (
+            "2024-02-01-090000_index users/metadata.toml",
+            "run_in_transaction = false\n",
+        ),
     ]);
     let set = MigrationSet::discover(dir.path()).unwrap();
     assert_eq!(set.layout, Layout::Diesel);
@@ -70,7 +100,9 @@ fn diesel_layout_with_metadata() {
         .unwrap()
         .get(0);
     assert!(valid);
-    Migrator::new(&set).down(&mut c, migrate::DownTarget::All).unwrap();
+    Migrator::new(&set)
+        .down(&mut c, migrate::DownTarget::All)
+        .unwrap();
     assert!(history(&mut c).is_empty());
     assert_eq!(tables(&mut c), ["refinery_schema_history"]);
 }
@@ -91,7 +123,8 @@ fn refinery_layout_is_up_only() {
         .down(&mut c, migrate::DownTarget::Newest)
         .unwrap_err();
     assert!(
-        err.to_string().contains("refinery layout has no down migrations"),
+        err.to_string()
+            .contains("refinery layout has no down migrations"),
         "{err}"
     );
     assert_eq!(history(&mut c), [1, 2], "nothing reverted");

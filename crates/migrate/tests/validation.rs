@@ -33,9 +33,15 @@ fn duplicate_versions_name_both_files() {
         ("000002_c.down.sql", "SELECT 1;"),
     ]);
     assert_eq!(p.len(), 2, "{p:#?}");
-    assert!(p[0].starts_with("000002_b.up.sql: duplicate version 2"), "{p:#?}");
+    assert!(
+        p[0].starts_with("000002_b.up.sql: duplicate version 2"),
+        "{p:#?}"
+    );
     assert!(p[0].contains("000002_c.up.sql"), "{p:#?}");
-    assert!(p[1].starts_with("000002_c.up.sql: duplicate version 2"), "{p:#?}");
+    assert!(
+        p[1].starts_with("000002_c.up.sql: duplicate version 2"),
+        "{p:#?}"
+    );
 }
 
 #[test]
@@ -62,11 +68,26 @@ fn unparsable_names_are_errors_not_skipped() {
         ("fixtures/users.sql", "SELECT 1;"),
     ]);
     assert_eq!(p.len(), 5, "{p:#?}");
-    assert!(p.iter().any(|l| l.starts_with("add_users.up.sql: unparsable migration name")));
-    assert!(p.iter().any(|l| l.starts_with("000002_b.sql: not a migration name")));
-    assert!(p.iter().any(|l| l.starts_with("0003_.up.sql: unparsable migration name")));
-    assert!(p.iter().any(|l| l.starts_with("misc/notes.sql: SQL file outside the layout")));
-    assert!(p.iter().any(|l| l.starts_with("fixtures/users.sql: fixture name must be")));
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("add_users.up.sql: unparsable migration name"))
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("000002_b.sql: not a migration name"))
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("0003_.up.sql: unparsable migration name"))
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("misc/notes.sql: SQL file outside the layout"))
+    );
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("fixtures/users.sql: fixture name must be"))
+    );
 }
 
 #[test]
@@ -79,7 +100,9 @@ fn gaps_in_sequence_numbers() {
     ]);
     assert_eq!(
         p,
-        ["000004_b.up.sql: gap in versions: 4 follows 1 (missing 2..=3); versions must be contiguous, renumber it to 2"]
+        [
+            "000004_b.up.sql: gap in versions: 4 follows 1 (missing 2..=3); versions must be contiguous, renumber it to 2"
+        ]
     );
 }
 
@@ -91,7 +114,10 @@ fn timestamps_may_have_gaps() {
         ("20240301120000_b.up.sql", "SELECT 1;"),
         ("20240301120000_b.down.sql", "SELECT 1;"),
     ]);
-    assert_eq!(MigrationSet::discover(dir.path()).unwrap().migrations.len(), 2);
+    assert_eq!(
+        MigrationSet::discover(dir.path()).unwrap().migrations.len(),
+        2
+    );
 }
 
 #[test]
@@ -103,7 +129,10 @@ fn orphan_fixture_and_non_utf8_file() {
     std::fs::write(dir.path().join("000001_a.down.sql"), b"SELECT '\xff';").unwrap();
     let err = MigrationSet::discover(dir.path()).unwrap_err().to_string();
     assert!(err.contains("000001_a.down.sql: not valid UTF-8"), "{err}");
-    assert!(err.contains("fixture for a migration that does not exist (2_b)"), "{err}");
+    assert!(
+        err.contains("fixture for a migration that does not exist (2_b)"),
+        "{err}"
+    );
     assert!(err.contains("nothing was applied"), "{err}");
 }
 
@@ -115,7 +144,10 @@ fn mixed_layouts_are_refused() {
         ("V2__b.sql", "SELECT 1;"),
     ]);
     assert_eq!(p.len(), 1);
-    assert!(p[0].contains("files of several layouts found (paired, refinery)"), "{p:?}");
+    assert!(
+        p[0].contains("files of several layouts found (paired, refinery)"),
+        "{p:?}"
+    );
 }
 
 #[test]
@@ -124,7 +156,10 @@ fn diesel_folder_without_down() {
         ("2024-01-01-000000_a/up.sql", "SELECT 1;"),
         ("2024-01-02-000000_b/up.sql", "SELECT 1;"),
         ("2024-01-02-000000_b/down.sql", "SELECT 1;"),
-        ("2024-01-02-000000_b/metadata.toml", "run_in_transaction = \"no\"\n"),
+        (
+            "2024-01-02-000000_b/metadata.toml",
+            "run_in_transaction = \"no\"\n",
+        ),
     ]);
     assert_eq!(p.len(), 2, "{p:#?}");
     assert!(p[0].starts_with("2024-01-01-000000_a: has no down.sql"));
@@ -134,7 +169,12 @@ fn diesel_folder_without_down() {
 #[test]
 fn an_empty_folder_is_an_empty_set() {
     let dir = folder(&[]);
-    assert!(MigrationSet::discover(dir.path()).unwrap().migrations.is_empty());
+    assert!(
+        MigrationSet::discover(dir.path())
+            .unwrap()
+            .migrations
+            .is_empty()
+    );
 }
 
 #[test]

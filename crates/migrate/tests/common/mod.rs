@@ -66,10 +66,22 @@ pub fn history(c: &mut postgres::Client) -> Vec<i64> {
 
 /// A small valid paired set: users, then orgs, then a column.
 pub const BASIC: &[(&str, &str)] = &[
-    ("000001_create users.up.sql", "CREATE TABLE users (id int PRIMARY KEY);\n"),
+    (
+        "000001_create users.up.sql",
+        "CREATE TABLE users (id int PRIMARY KEY);\n",
+    ),
     ("000001_create users.down.sql", "DROP TABLE users;\n"),
-    ("000002_orgs.up.sql", "CREATE TABLE orgs (id int PRIMARY KEY);\n"),
+    (
+        "000002_orgs.up.sql",
+        "CREATE TABLE orgs (id int PRIMARY KEY);\n",
+    ),
     ("000002_orgs.down.sql", "DROP TABLE orgs;\n"),
-    ("000003_user_name.up.sql", "ALTER TABLE users ADD COLUMN name text;\n"),
-    ("000003_user_name.down.sql", "ALTER TABLE users DROP COLUMN name;\n"),
+    (
+        "000003_user_name.up.sql",
+        "ALTER TABLE users ADD COLUMN name text;\n",
+    ),
+    (
+        "000003_user_name.down.sql",
+        "ALTER TABLE users DROP COLUMN name;\n",
+    ),
 ];

@@ -1,0 +1,234 @@
+//! Reproducible benchmarks (`cargo xtask bench`): synthetic migration sets measured side by
+//! side with the floor PostgreSQL allows (`psql -1 -f` of the same SQL), in one run, on one
+//! throwaway cluster, median of several runs.
+
+pub mod synth;
+mod timing;
+
+pub use timing::{Sample, median};
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use migrate::{DownTarget, MigrationSet, Migrator};
+use pgcluster::Cluster;
+
+/// What can fail while benchmarking.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Embedded PostgreSQL.
+    #[error(transparent)]
+    Cluster(#[from] pgcluster::Error),
+    /// The engine under test.
+    #[error(transparent)]
+    Migrate(#[from] migrate::Error),
+    /// Files.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A database call of the harness.
+    #[error("{0}")]
+    Db(#[from] postgres::Error),
+    /// A peer tool failed.
+    #[error("{tool} failed: {stderr}")]
+    Tool {
+        /// Which.
+        tool: String,
+        /// What it printed.
+        stderr: String,
+    },
+}
+
+/// One line of the results table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Number of migrations.
+    pub n: usize,
+    /// What was measured.
+    pub what: String,
+    /// Median wall time.
+    pub median: Duration,
+    /// Ratio to the floor of the same N (None for the floor itself or unrelated figures).
+    pub ratio: Option<f64>,
+    /// All samples, for the curious.
+    pub samples: Vec<Duration>,
+}
+
+/// Time `migrate up` for each N: the psql floor, our default (one transaction) and
+/// per-migration modes, then `down --all` and `redo`.
+pub fn migrate_figures(ns: &[usize], runs: usize, work: &Path) -> Result<Vec<Row>, Error> {
+    let cluster = Cluster::temporary()?;
+    let psql = cluster.bindir().join("psql");
+    let psql = if psql.exists() {
+        psql
+    } else {
+        PathBuf::from("psql")
+    };
+    let mut rows = Vec::new();
+    let mut db_counter = 0usize;
+    let mut fresh = |cluster: &Cluster| -> Result<String, Error> {
+        db_counter += 1;
+        let name = format!("bench_{db_counter}");
+        cluster.create_database(&name)?;
+        Ok(cluster.url(&name))
+    };
+    for &n in ns {
+        let dir = work.join(format!("synthetic_{n}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        synth::write_set(&dir, n)?;
+        let all = work.join(format!("synthetic_{n}.sql"));
+        std::fs::write(&all, synth::concatenated_ups(n))?;
+
+        let mut floor = Vec::new();
+        let mut single = Vec::new();
+        let mut per = Vec::new();
+        let mut down_all = Vec::new();
+        let mut redo = Vec::new();
+        for _ in 0..runs {
+            // Floor: psql, one transaction, the same SQL concatenated.
+            let url = fresh(&cluster)?;
+            let t = Instant::now();
+            let out = Command::new(&psql)
+                .args(["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", &url, "-f"])
+                .arg(&all)
+                .output()?;
+            floor.push(t.elapsed());
+            if !out.status.success() {
+                return Err(Error::Tool {
+                    tool: "psql".into(),
+                    stderr: String::from_utf8_lossy(&out.stderr).into(),
+                });
+            }
+            // Ours, whole run in one transaction: discovery + connect + up.
+            let url = fresh(&cluster)?;
+            let t = Instant::now();
+            let set = MigrationSet::discover(&dir)?;
+            let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
+            Migrator::new(&set).up(&mut c)?;
+            single.push(t.elapsed());
+            // redo and down --all on that database.
+            let t = Instant::now();
+            Migrator::new(&set).redo(&mut c)?;
+            redo.push(t.elapsed());
+            let t = Instant::now();
+            Migrator::new(&set).down(&mut c, DownTarget::All)?;
+            down_all.push(t.elapsed());
+            // Ours, one transaction per migration.
+            let url = fresh(&cluster)?;
+            let t = Instant::now();
+            let set = MigrationSet::discover(&dir)?;
+            let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
+            Migrator::new(&set).single_transaction(false).up(&mut c)?;
+            per.push(t.elapsed());
+        }
+        let floor_median = median(&floor);
+        let mut push = |what: &str, samples: Vec<Duration>, vs_floor: bool| {
+            let m = median(&samples);
+            rows.push(Row {
+                n,
+                what: what.into(),
+                median: m,
+                ratio: vs_floor.then(|| m.as_secs_f64() / floor_median.as_secs_f64()),
+                samples,
+            });
+        };
+        push("floor: psql -1 -f (concatenated ups)", floor, false);
+        push("ours: migrate up (one transaction)", single, true);
+        push("ours: migrate up --per-migration", per, true);
+        push("ours: migrate down --all", down_all, false);
+        push("ours: migrate redo", redo, false);
+    }
+    Ok(rows)
+}
+
+/// Per-test database: `CREATE DATABASE ... TEMPLATE` of a migrated template, against
+/// migrating an empty database from scratch, for a synthetic set of `n` migrations.
+pub fn clone_figures(n: usize, clones: usize, work: &Path) -> Result<Vec<Row>, Error> {
+    let cluster = Cluster::temporary()?;
+    let dir = work.join(format!("synthetic_{n}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    synth::write_set(&dir, n)?;
+    let set = MigrationSet::discover(&dir)?;
+    let key = format!("bench_{}", set.hash());
+    let build = |c: &mut postgres::Client| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        Migrator::new(&set).up(c)?;
+        Ok(())
+    };
+    let t = Instant::now();
+    drop(cluster.database_from_template(&key, build)?);
+    let first = t.elapsed();
+    let mut samples = Vec::new();
+    for _ in 0..clones {
+        let t = Instant::now();
+        let db = cluster.database_from_template(&key, |_| Ok(()))?;
+        samples.push(t.elapsed());
+        drop(db);
+    }
+    let mut scratch = Vec::new();
+    for i in 0..5 {
+        let name = format!("scratch_{i}");
+        cluster.create_database(&name)?;
+        let t = Instant::now();
+        let mut c = cluster.connect(&name)?;
+        Migrator::new(&set).up(&mut c)?;
+        scratch.push(t.elapsed());
+    }
+    let clone_median = median(&samples);
+    Ok(vec![
+        Row {
+            n,
+            what: "first template build (migrate + mark template)".into(),
+            median: first,
+            ratio: None,
+            samples: vec![first],
+        },
+        Row {
+            n,
+            what: format!("per-test clone (CREATE DATABASE ... TEMPLATE), {clones} clones"),
+            median: clone_median,
+            ratio: None,
+            samples: samples.clone(),
+        },
+        Row {
+            n,
+            what: "per-test database by migrating from empty".into(),
+            median: median(&scratch),
+            ratio: Some(median(&scratch).as_secs_f64() / clone_median.as_secs_f64()),
+            samples: scratch,
+        },
+    ])
+}
+
+/// Render rows as a Markdown table.
+pub fn markdown(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| N | what | median | ratio | samples |\n| ---: | --- | ---: | ---: | --- |\n",
+    );
+    for r in rows {
+        let samples = r
+            .samples
+            .iter()
+            .map(|d| format!("{:.1}", d.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>();
+        let shown = if samples.len() > 8 {
+            format!(
+                "{} values, p95 {:.1} ms",
+                samples.len(),
+                timing::p95(&r.samples).as_secs_f64() * 1000.0
+            )
+        } else {
+            samples.join(", ")
+        };
+        s.push_str(&format!(
+            "| {} | {} | {:.1} ms | {} | {} |\n",
+            r.n,
+            r.what,
+            r.median.as_secs_f64() * 1000.0,
+            r.ratio
+                .map(|x| format!("{x:.2}x"))
+                .unwrap_or_else(|| "-".into()),
+            shown
+        ));
+    }
+    s
+}
