@@ -35,15 +35,17 @@ pub(crate) fn discover(dir: &Path, layout: Option<Layout>) -> Result<MigrationSe
         None => detect(dir, &entries)?,
     };
     let mut problems = Vec::new();
+    // Every version seen, complete or not, for the gap check.
+    let mut seen: Vec<(i64, PathBuf)> = Vec::new();
     let mut migrations = match layout {
-        Layout::Paired => paired(dir, &entries, &mut problems),
+        Layout::Paired => paired(dir, &entries, &mut problems, &mut seen),
         Layout::Diesel => diesel(dir, &entries, &mut problems),
         Layout::Refinery => refinery(&entries, &mut problems),
     };
     migrations.sort_by_key(|m| m.version);
     duplicates(&migrations, &mut problems);
     if layout == Layout::Paired {
-        gaps(&migrations, &mut problems);
+        gaps(seen, &mut problems);
     }
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
@@ -203,7 +205,12 @@ struct Pair {
     digits: usize,
 }
 
-fn paired(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Migration> {
+fn paired(
+    dir: &Path,
+    entries: &[Entry],
+    problems: &mut Vec<Problem>,
+    seen: &mut Vec<(i64, PathBuf)>,
+) -> Vec<Migration> {
     // Keyed by (version, name): two names with one version are reported as duplicates later.
     let mut pairs: BTreeMap<(i64, String), Pair> = BTreeMap::new();
     let mut fixtures: BTreeMap<(i64, String), PathBuf> = BTreeMap::new();
@@ -276,6 +283,9 @@ fn paired(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
     }
     let mut out = Vec::new();
     for ((version, _), pair) in &pairs {
+        if let Some(path) = pair.up.as_ref().or(pair.down.as_ref()) {
+            seen.push((*version, path.clone()));
+        }
         let (Some(up), Some(down)) = (&pair.up, &pair.down) else {
             let (have, missing) = match (&pair.up, &pair.down) {
                 (Some(up), None) => (up, "down"),
@@ -496,22 +506,22 @@ fn duplicates(sorted: &[Migration], problems: &mut Vec<Problem>) {
 }
 
 /// Short sequence numbers (under 10 digits) must be contiguous; timestamps need not be.
-fn gaps(sorted: &[Migration], problems: &mut Vec<Problem>) {
-    for w in sorted.windows(2) {
-        let (a, b) = (&w[0], &w[1]);
-        if b.version < 1_000_000_000 && b.version > a.version + 1 {
+fn gaps(mut seen: Vec<(i64, PathBuf)>, problems: &mut Vec<Problem>) {
+    seen.sort();
+    seen.dedup_by_key(|(v, _)| *v);
+    for w in seen.windows(2) {
+        let ((a, _), (b, path)) = (&w[0], &w[1]);
+        if *b < 1_000_000_000 && *b > a + 1 {
             problems.push(Problem {
-                path: b.up.path.clone(),
+                path: path.clone(),
                 message: format!(
-                    "gap in versions: {} follows {} (missing {}); versions must be contiguous, renumber it to {}",
-                    b.version,
-                    a.version,
-                    if b.version == a.version + 2 {
-                        (a.version + 1).to_string()
+                    "gap in versions: {b} follows {a} (missing {}); versions must be contiguous, renumber it to {}",
+                    if *b == a + 2 {
+                        (a + 1).to_string()
                     } else {
-                        format!("{}..={}", a.version + 1, b.version - 1)
+                        format!("{}..={}", a + 1, b - 1)
                     },
-                    a.version + 1
+                    a + 1
                 ),
             });
         }
