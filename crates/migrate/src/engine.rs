@@ -173,6 +173,15 @@ impl<'a> Migrator<'a> {
                 .set_target(Target::Latest)
                 .run(&mut bridge);
             let failed = bridge.failed_migration;
+            if let Ok(report) = &result {
+                if report.applied_migrations().len() != batch.len() {
+                    return Err(Error::History(format!(
+                        "refinery applied {} of the {} migrations handed to it; nothing was committed",
+                        report.applied_migrations().len(),
+                        batch.len()
+                    )));
+                }
+            }
             if let Err(err) = result {
                 let Some(idx) = failed else {
                     return Err(Error::Refinery(err));
