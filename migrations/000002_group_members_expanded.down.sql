@@ -1,0 +1,1 @@
+DROP VIEW group_members_expanded;

@@ -1,0 +1,11 @@
+DROP TRIGGER trigger_delete_user_ai_budget_overrides_on_org_member_delete ON organization_members;
+
+DROP FUNCTION delete_user_ai_budget_overrides_on_org_member_delete();
+
+DROP TRIGGER trigger_delete_user_ai_budget_overrides_on_group_member_delete ON group_members;
+
+DROP FUNCTION delete_user_ai_budget_overrides_on_group_member_delete();
+
+DROP TABLE user_ai_budget_overrides;
+
+DROP FUNCTION enforce_user_ai_budget_override_membership();

@@ -1,0 +1,7 @@
+ALTER TABLE organization_ai_budget_caps DROP CONSTRAINT organization_ai_budget_caps_flat_user_cap_micros_max_check;
+
+ALTER TABLE organization_ai_budget_caps DROP CONSTRAINT organization_ai_budget_caps_subscription_cap_micros_max_check;
+
+ALTER TABLE user_ai_budget_overrides DROP CONSTRAINT user_ai_budget_overrides_spend_limit_micros_max_check;
+
+ALTER TABLE group_ai_budgets DROP CONSTRAINT group_ai_budgets_spend_limit_micros_max_check;

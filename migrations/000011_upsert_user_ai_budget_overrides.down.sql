@@ -1,0 +1,1 @@
+DROP FUNCTION upsert_user_ai_budget_overrides(uuid[], uuid[], bigint[], boolean[]);
