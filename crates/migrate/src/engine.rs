@@ -26,7 +26,7 @@ pub struct Applied {
     pub path: PathBuf,
     /// Ran outside a transaction (`-- no-transaction`).
     pub no_transaction: bool,
-    /// Time spent on its SQL (for a whole-set transaction, the set's time divided evenly).
+    /// Time its SQL took on the server (and its fixture's, when fixtures are on).
     #[serde(with = "secs")]
     pub duration: Duration,
 }
@@ -125,20 +125,18 @@ impl<'a> Migrator<'a> {
                 pending[i..end].chunks(1).collect()
             };
             for group in groups {
-                let start = Instant::now();
                 let mut tx = c
                     .transaction()
                     .map_err(|e| Error::db("cannot begin a transaction", e))?;
-                self.apply_in(&mut tx, group, pending, &done)?;
+                let timings = self.apply_in(&mut tx, group, pending, &done)?;
                 tx.commit()
                     .map_err(|e| Error::db("cannot commit the migrations", e))?;
-                let each = start.elapsed() / group.len() as u32;
-                done.extend(group.iter().map(|m| Applied {
+                done.extend(group.iter().zip(timings).map(|(m, duration)| Applied {
                     version: m.version,
                     name: m.name.clone(),
                     path: m.up.path.clone(),
                     no_transaction: false,
-                    duration: each,
+                    duration,
                 }));
             }
             i = end;
@@ -146,14 +144,16 @@ impl<'a> Migrator<'a> {
         Ok(done)
     }
 
-    /// Apply `group` inside `tx` through refinery (plus fixtures when asked).
+    /// Apply `group` inside `tx` through refinery (plus fixtures when asked); returns the time
+    /// each migration took.
     pub(crate) fn apply_in(
         &self,
         tx: &mut postgres::Transaction<'_>,
         group: &[&Migration],
         run: &[&Migration],
         done: &[Applied],
-    ) -> Result<()> {
+    ) -> Result<Vec<Duration>> {
+        let mut timings = Vec::with_capacity(group.len());
         // With fixtures, each migration is followed by its data, so hand refinery one at a time.
         let batches: Vec<&[&Migration]> = if self.fixtures {
             group.chunks(1).collect()
@@ -173,14 +173,15 @@ impl<'a> Migrator<'a> {
                 .set_target(Target::Latest)
                 .run(&mut bridge);
             let failed = bridge.failed_migration;
-            if let Ok(report) = &result {
-                if report.applied_migrations().len() != batch.len() {
-                    return Err(Error::History(format!(
-                        "refinery applied {} of the {} migrations handed to it; nothing was committed",
-                        report.applied_migrations().len(),
-                        batch.len()
-                    )));
-                }
+            let batch_timings = std::mem::take(&mut bridge.timings);
+            if let Ok(report) = &result
+                && report.applied_migrations().len() != batch.len()
+            {
+                return Err(Error::History(format!(
+                    "refinery applied {} of the {} migrations handed to it; nothing was committed",
+                    report.applied_migrations().len(),
+                    batch.len()
+                )));
             }
             if let Err(err) = result {
                 let Some(idx) = failed else {
@@ -194,15 +195,18 @@ impl<'a> Migrator<'a> {
                 };
                 return Err(self.failed(m, failure, run, done));
             }
-            if self.fixtures {
-                for m in batch {
-                    if let Some(fixture) = &m.fixture {
-                        run_script(tx, fixture).map_err(|f| self.failed(m, f, run, done))?;
-                    }
+            for (m, mut took) in batch.iter().zip(batch_timings) {
+                if self.fixtures
+                    && let Some(fixture) = &m.fixture
+                {
+                    let started = Instant::now();
+                    run_script(tx, fixture).map_err(|f| self.failed(m, *f, run, done))?;
+                    took += started.elapsed();
                 }
+                timings.push(took);
             }
         }
-        Ok(())
+        Ok(timings)
     }
 
     fn apply_no_transaction(
@@ -231,15 +235,15 @@ impl<'a> Migrator<'a> {
         }
         let name = m.refinery_name();
         history::insert(c, m.version, &name, m.checksum())?;
-        if self.fixtures {
-            if let Some(fixture) = &m.fixture {
-                run_script(c, fixture).map_err(|f| Error::MigrationFailed {
-                    version: m.version,
-                    name: m.name.clone(),
-                    failure: Box::new(f),
-                    outcome: "the migration stays applied; its fixture was rolled back".into(),
-                })?;
-            }
+        if self.fixtures
+            && let Some(fixture) = &m.fixture
+        {
+            run_script(c, fixture).map_err(|f| Error::MigrationFailed {
+                version: m.version,
+                name: m.name.clone(),
+                failure: f,
+                outcome: "the migration stays applied; its fixture was rolled back".into(),
+            })?;
         }
         Ok(Applied {
             version: m.version,
@@ -323,10 +327,13 @@ fn plain_failure(script: &Script, message: String) -> SqlFailure {
 }
 
 /// Run a whole script (fixture, down) as one simple query, locating any error in its file.
-pub(crate) fn run_script(c: &mut impl GenericClient, script: &Script) -> Result<(), SqlFailure> {
+pub(crate) fn run_script(
+    c: &mut impl GenericClient,
+    script: &Script,
+) -> Result<(), Box<SqlFailure>> {
     let sql = checksum::normalise(&script.sql);
     c.batch_execute(&sql)
-        .map_err(|e| pgerror::locate(&e, &script.path, &sql, 0))
+        .map_err(|e| Box::new(pgerror::locate(&e, &script.path, &sql, 0)))
 }
 
 /// Applied migrations must be on disk, unchanged.
@@ -369,14 +376,14 @@ pub(crate) fn pending<'s>(
         if applied.iter().any(|r| r.version == m.version) {
             continue;
         }
-        if let Some(newest) = newest {
-            if m.version < newest {
-                return Err(Error::OutOfOrder {
-                    path: m.up.path.clone(),
-                    version: m.version,
-                    newest,
-                });
-            }
+        if let Some(newest) = newest
+            && m.version < newest
+        {
+            return Err(Error::OutOfOrder {
+                path: m.up.path.clone(),
+                version: m.version,
+                newest,
+            });
         }
         if m.version <= target {
             out.push(m);

@@ -44,6 +44,8 @@ pub(crate) struct Bridge<'t, 'c> {
     expected: Vec<String>,
     /// Index (into `expected`) of the migration whose SQL failed.
     pub failed_migration: Option<usize>,
+    /// Time each migration's SQL took, by index into `expected`.
+    pub timings: Vec<std::time::Duration>,
 }
 
 impl<'t, 'c> Bridge<'t, 'c> {
@@ -55,6 +57,7 @@ impl<'t, 'c> Bridge<'t, 'c> {
                 .map(|m| m.sql().unwrap_or_default().to_string())
                 .collect(),
             failed_migration: None,
+            timings: vec![std::time::Duration::ZERO; migrations.len()],
         }
     }
 }
@@ -75,8 +78,14 @@ impl Transaction for Bridge<'_, '_> {
                 count += 1;
                 continue;
             }
-            if let Err(e) = self.tx.batch_execute(q) {
-                self.failed_migration = self.expected.iter().position(|s| s == q);
+            let started = std::time::Instant::now();
+            let result = self.tx.batch_execute(q);
+            let index = self.expected.iter().position(|s| s == q);
+            if let Some(i) = index {
+                self.timings[i] += started.elapsed();
+            }
+            if let Err(e) = result {
+                self.failed_migration = index;
                 return Err(e);
             }
             count += 1;

@@ -143,8 +143,7 @@ impl Migrator<'_> {
                 .transaction()
                 .map_err(|e| Error::db("cannot begin a transaction", e))?;
             let reverted = revert_in(&mut tx, m, true, &[])?;
-            let start = Instant::now();
-            self.apply_in(&mut tx, &[m], &[m], &[])?;
+            let timings = self.apply_in(&mut tx, &[m], &[m], &[])?;
             tx.commit()
                 .map_err(|e| Error::db("cannot commit the redo", e))?;
             Ok(Some((
@@ -154,7 +153,7 @@ impl Migrator<'_> {
                     name: m.name.clone(),
                     path: m.up.path.clone(),
                     no_transaction: false,
-                    duration: start.elapsed(),
+                    duration: timings.into_iter().sum(),
                 },
             )))
         })
@@ -187,7 +186,7 @@ fn revert_in(
     engine::run_script(tx, down).map_err(|failure| Error::MigrationFailed {
         version: m.version,
         name: m.name.clone(),
-        failure: Box::new(failure),
+        failure,
         outcome: if single {
             "the transaction was rolled back: no migration of this run was reverted.".to_string()
         } else {
