@@ -1,0 +1,95 @@
+//! `cargo xtask gen [--check]`: dump the migrated schema and generate typed Rust into generated/.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::database::workspace_root;
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Regenerate in memory and compare with the output folder: print a unified diff and exit 1
+    /// when anything is stale or missing. Never writes.
+    #[arg(long)]
+    check: bool,
+    /// Regenerate even when the recorded input hash says nothing changed.
+    #[arg(long)]
+    force: bool,
+    /// Run on this server (a scratch database is created and dropped there) instead of a
+    /// throwaway embedded cluster. `DATABASE_URL` is deliberately not read here.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Migrations folder.
+    #[arg(long, default_value = "migrations")]
+    dir: PathBuf,
+    /// Output folder for dump.sql and the generated Rust.
+    #[arg(long, default_value = "generated")]
+    out: PathBuf,
+    /// Print where the time went.
+    #[arg(long)]
+    timings: bool,
+}
+
+pub fn run(args: GenArgs) -> Result<ExitCode> {
+    let root = workspace_root();
+    let resolve = |p: &PathBuf| {
+        if p.is_absolute() || p.exists() {
+            p.clone()
+        } else {
+            root.join(p)
+        }
+    };
+    let mut request = generate::GenRequest::new(resolve(&args.dir), resolve(&args.out));
+    request.database_url = args.database_url.clone();
+    request.check = args.check;
+    request.force = args.force;
+    let outcome = generate::run(&request)?;
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    if args.timings {
+        let t = &outcome.timings;
+        eprintln!(
+            "timings: cluster {:.0} ms, migrate {:.0} ms, dump {:.0} ms, introspect {:.0} ms, generate {:.0} ms, total {:.0} ms{}",
+            t.cluster.as_secs_f64() * 1e3,
+            t.migrate.as_secs_f64() * 1e3,
+            t.dump.as_secs_f64() * 1e3,
+            t.introspect.as_secs_f64() * 1e3,
+            t.generate.as_secs_f64() * 1e3,
+            t.total.as_secs_f64() * 1e3,
+            if outcome.skipped_database { " (inputs unchanged: no database work)" } else { "" }
+        );
+    }
+    let out = request.out_dir.display();
+    if args.check {
+        return Ok(match &outcome.diff {
+            Some(diff) => {
+                println!("{diff}");
+                eprintln!(
+                    "error: {out} is stale: run `cargo xtask gen` and commit the result"
+                );
+                ExitCode::from(1)
+            }
+            None => {
+                println!("{out} is current");
+                ExitCode::SUCCESS
+            }
+        });
+    }
+    if outcome.written.is_empty() {
+        println!("{out} is current (nothing written)");
+    } else {
+        for f in &outcome.written {
+            println!("wrote {}", request.out_dir.join(f).display());
+        }
+    }
+    if !outcome.unparsed.is_empty() {
+        eprintln!(
+            "note: {} dump statement(s) not parsed by sqlparser (kept; the catalog covers their constraints)",
+            outcome.unparsed.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
