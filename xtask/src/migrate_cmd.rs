@@ -68,6 +68,16 @@ enum MigrateCommand {
         /// What the migration does, e.g. "add budget caps".
         name: String,
     },
+    /// After merging the main branch: move this branch's new migrations (and fixtures) past
+    /// the main branch's highest version, refusing if one is applied to the database.
+    Renumber {
+        /// Git revision of the main branch. Default: `origin/main` if it exists, else `main`.
+        #[arg(long, value_name = "REF")]
+        onto: Option<String>,
+        /// Show the moves without renaming anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 pub fn run(args: MigrateArgs) -> Result<ExitCode> {
@@ -79,6 +89,9 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
             println!("  {}", p.display());
         }
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(MigrateCommand::Renumber { onto, dry_run }) = &args.command {
+        return crate::renumber_cmd::run(&dir, onto.clone(), *dry_run, args.database_url.clone());
     }
     let set = MigrationSet::discover_with(&dir, args.layout)?;
     let target = database::resolve(args.database_url.clone())?;
@@ -161,14 +174,16 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
         }
-        MigrateCommand::New { .. } => unreachable!("handled above"),
+        MigrateCommand::New { .. } | MigrateCommand::Renumber { .. } => {
+            unreachable!("handled above")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// A relative `--dir` is taken from the current directory when it exists there, else from the
 /// workspace root (so `cargo xtask migrate` works from any subfolder).
-fn resolve_dir(dir: &std::path::Path) -> PathBuf {
+pub(crate) fn resolve_dir(dir: &std::path::Path) -> PathBuf {
     if dir.is_absolute() || dir.exists() {
         return dir.to_path_buf();
     }

@@ -30,6 +30,7 @@ mod lock;
 mod new;
 mod pgerror;
 mod refinery_bridge;
+pub mod renumber;
 mod revert;
 mod set;
 pub mod split;

@@ -1,0 +1,300 @@
+//! A fast, normalised snapshot of a database's schema, read from the catalog in one query.
+//!
+//! `pg_dump` costs a process and 100+ ms per call; the reversibility walk takes two snapshots
+//! per migration, so it compares these catalog snapshots instead and runs `pg_dump` only to
+//! show a difference (see [`crate::reversibility`]). A snapshot is a sorted map from an
+//! object's identity (`index public.users_email_key`) to its definition, as PostgreSQL's own
+//! deparsers print it (`pg_get_indexdef`, `pg_get_functiondef`, `pg_get_viewdef`,
+//! `pg_get_constraintdef`, `pg_get_triggerdef`, ...). No OIDs, no sequence values, no owners,
+//! no privileges: what `pg_dump --schema-only --no-owner --no-privileges` would show.
+//!
+//! Covered: schemas, extensions, enum types (labels in order), domains and their constraints,
+//! composite and range types, tables (persistence, options, partitioning, inheritance, row
+//! security, replica identity), views and materialized views (their definition), sequences
+//! (parameters, owner column), columns (type, NOT NULL, default, identity, generated, collation,
+//! position), constraints, indexes (validity, clustering), triggers (enabled state), functions,
+//! procedures and aggregates, rules, policies, extended statistics, event triggers, operators,
+//! casts, collations and comments on any of them. Objects that belong to an extension are left
+//! to the extension.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use postgres::GenericClient;
+
+/// The catalog query. `$1`: names of tables to leave out (bare `name` or `schema.name`).
+pub const QUERY: &str = r#"
+WITH nsp AS (
+    SELECT oid, nspname FROM pg_namespace
+    WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+      AND nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%'
+),
+ext AS (
+    SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
+),
+rel AS (
+    SELECT c.oid, c.relname, c.relkind, n.nspname, c.relpersistence, c.reloptions,
+           c.relrowsecurity, c.relforcerowsecurity, c.relreplident, c.relispartition
+    FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c')
+      AND NOT (c.relname = ANY($1) OR (n.nspname || '.' || c.relname) = ANY($1))
+      AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
+),
+excluded AS (
+    SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relname = ANY($1) OR (n.nspname || '.' || c.relname) = ANY($1)
+)
+SELECT 'schema ' || quote_ident(nspname), '', 0::float8 FROM nsp
+UNION ALL
+SELECT 'extension ' || quote_ident(e.extname), 'schema ' || quote_ident(n.nspname), 0
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+UNION ALL
+SELECT 'type ' || format('%I.%I', n.nspname, t.typname),
+    CASE t.typtype
+        WHEN 'e' THEN 'enum'
+        WHEN 'd' THEN 'domain ' || format_type(t.typbasetype, t.typtypmod)
+            || coalesce(' default ' || t.typdefault, '')
+            || CASE WHEN t.typnotnull THEN ' not null' ELSE '' END
+            || CASE WHEN t.typcollation <> 0 AND t.typcollation <> bt.typcollation
+                    THEN ' collate ' || t.typcollation::regcollation::text ELSE '' END
+        WHEN 'c' THEN 'composite'
+        WHEN 'r' THEN 'range subtype ' || format_type(r.rngsubtype, NULL)
+            || coalesce(' opclass ' || r.rngsubopc::regclass::text, '')
+            || CASE WHEN r.rngcollation <> 0 THEN ' collate ' || r.rngcollation::regcollation::text ELSE '' END
+            || CASE WHEN r.rngcanonical <> 0 THEN ' canonical ' || r.rngcanonical::regproc::text ELSE '' END
+            || CASE WHEN r.rngsubdiff <> 0 THEN ' subdiff ' || r.rngsubdiff::regproc::text ELSE '' END
+        ELSE 'base input ' || t.typinput::regproc::text || ' output ' || t.typoutput::regproc::text
+            || ' length ' || t.typlen || ' align ' || t.typalign::text || ' storage ' || t.typstorage::text
+    END, 0
+FROM pg_type t
+JOIN nsp n ON n.oid = t.typnamespace
+LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+LEFT JOIN pg_range r ON r.rngtypid = t.oid
+WHERE t.typtype IN ('b', 'c', 'd', 'e', 'r')
+  AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
+  AND NOT EXISTS (SELECT 1 FROM pg_type a WHERE a.typarray = t.oid)
+  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)
+UNION ALL
+SELECT 'enum-label ' || format('%I.%I', n.nspname, t.typname), e.enumlabel, e.enumsortorder
+FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN nsp n ON n.oid = t.typnamespace
+WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)
+UNION ALL
+SELECT CASE rel.relkind
+        WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view '
+        WHEN 'm' THEN 'materialized-view ' WHEN 'S' THEN 'sequence ' WHEN 'f' THEN 'foreign-table '
+        ELSE 'composite ' END || format('%I.%I', rel.nspname, rel.relname),
+    concat_ws(' ',
+        CASE rel.relkind WHEN 'p' THEN 'partitioned by ' || pg_get_partkeydef(rel.oid) END,
+        CASE WHEN rel.relpersistence = 'u' THEN 'unlogged' END,
+        CASE WHEN rel.reloptions IS NOT NULL THEN 'with (' || array_to_string(rel.reloptions, ', ') || ')' END,
+        CASE WHEN rel.relispartition THEN 'partition ' || pg_get_expr(c.relpartbound, rel.oid) END,
+        (SELECT 'inherits ' || string_agg(format('%I.%I', pn.nspname, pc.relname), ', ' ORDER BY i.inhseqno)
+         FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+         WHERE i.inhrelid = rel.oid),
+        CASE WHEN rel.relrowsecurity THEN 'row level security' END,
+        CASE WHEN rel.relforcerowsecurity THEN 'force row level security' END,
+        CASE WHEN rel.relkind IN ('r', 'p', 'm') AND rel.relreplident <> 'd' THEN 'replica identity ' || rel.relreplident::text END,
+        CASE WHEN rel.relkind = 'S' THEN (
+            SELECT format('as %s start %s increment %s min %s max %s cache %s%s',
+                format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache,
+                CASE WHEN s.seqcycle THEN ' cycle' ELSE '' END)
+            FROM pg_sequence s WHERE s.seqrelid = rel.oid)
+            || coalesce((SELECT ' owned by ' || format('%I.%I.%I', on_.nspname, oc.relname, oa.attname)
+                || CASE d.deptype WHEN 'i' THEN ' (identity)' ELSE '' END
+                FROM pg_depend d
+                JOIN pg_class oc ON oc.oid = d.refobjid
+                JOIN pg_namespace on_ ON on_.oid = oc.relnamespace
+                JOIN pg_attribute oa ON oa.attrelid = d.refobjid AND oa.attnum = d.refobjsubid
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = rel.oid
+                  AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+                LIMIT 1), '') END,
+        CASE WHEN rel.relkind IN ('v', 'm') THEN E'as\n' || pg_get_viewdef(rel.oid) END
+    ), 0
+FROM rel JOIN pg_class c ON c.oid = rel.oid
+UNION ALL
+SELECT 'column ' || format('%I.%I.%I', rel.nspname, rel.relname, a.attname),
+    concat_ws(' ',
+        format_type(a.atttypid, a.atttypmod),
+        CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+             THEN 'collate ' || a.attcollation::regcollation::text END,
+        CASE WHEN a.attnotnull THEN 'not null' END,
+        CASE WHEN a.attgenerated = 's' THEN 'generated always as (' || pg_get_expr(d.adbin, d.adrelid) || ') stored'
+             WHEN d.adbin IS NOT NULL THEN 'default ' || pg_get_expr(d.adbin, d.adrelid) END,
+        CASE a.attidentity WHEN 'a' THEN 'generated always as identity' WHEN 'd' THEN 'generated by default as identity' END,
+        CASE WHEN a.attstorage <> t.typstorage THEN 'storage ' || a.attstorage::text END,
+        CASE WHEN NOT a.attislocal THEN 'inherited' END,
+        'position ' || row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum)
+    ), 0
+FROM pg_attribute a
+JOIN rel ON rel.oid = a.attrelid
+JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attnum > 0 AND NOT a.attisdropped AND rel.relkind <> 'S'
+UNION ALL
+SELECT 'constraint ' || format('%I.%I.%I', rel.nspname, rel.relname, con.conname),
+    pg_get_constraintdef(con.oid)
+    || CASE WHEN NOT con.conislocal THEN ' inherited' ELSE '' END
+    || CASE WHEN con.connoinherit THEN ' no inherit' ELSE '' END, 0
+FROM pg_constraint con JOIN rel ON rel.oid = con.conrelid
+UNION ALL
+SELECT 'domain-constraint ' || format('%I.%I.%I', n.nspname, t.typname, con.conname),
+    pg_get_constraintdef(con.oid), 0
+FROM pg_constraint con JOIN pg_type t ON t.oid = con.contypid JOIN nsp n ON n.oid = t.typnamespace
+WHERE con.contypid <> 0
+UNION ALL
+SELECT 'index ' || format('%I.%I', n.nspname, ic.relname),
+    pg_get_indexdef(i.indexrelid)
+    || CASE WHEN i.indisclustered THEN ' clustered' ELSE '' END
+    || CASE WHEN NOT i.indisvalid THEN ' INVALID' ELSE '' END
+    || CASE WHEN i.indisreplident THEN ' replica identity' ELSE '' END, 0
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN nsp n ON n.oid = ic.relnamespace
+WHERE i.indrelid NOT IN (SELECT oid FROM excluded)
+  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = i.indrelid)
+UNION ALL
+SELECT 'trigger ' || format('%I.%I.%I', rel.nspname, rel.relname, tg.tgname),
+    pg_get_triggerdef(tg.oid) || CASE tg.tgenabled WHEN 'O' THEN '' ELSE ' enabled ' || tg.tgenabled::text END, 0
+FROM pg_trigger tg JOIN rel ON rel.oid = tg.tgrelid
+WHERE NOT tg.tgisinternal
+UNION ALL
+SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
+        || format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+    CASE WHEN p.prokind = 'a' THEN (
+        SELECT format('sfunc %s stype %s finalfunc %s combinefunc %s initcond %s sortop %s',
+            ag.aggtransfn::regproc, format_type(ag.aggtranstype, NULL), ag.aggfinalfn::regproc,
+            ag.aggcombinefn::regproc, coalesce(ag.agginitval, 'null'), ag.aggsortop::regoperator)
+        FROM pg_aggregate ag WHERE ag.aggfnoid = p.oid)
+    ELSE pg_get_functiondef(p.oid) END, 0
+FROM pg_proc p JOIN nsp n ON n.oid = p.pronamespace
+WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+UNION ALL
+SELECT 'rule ' || format('%I.%I.%I', rel.nspname, rel.relname, r.rulename),
+    pg_get_ruledef(r.oid) || CASE r.ev_enabled WHEN 'O' THEN '' ELSE ' enabled ' || r.ev_enabled::text END, 0
+FROM pg_rewrite r JOIN rel ON rel.oid = r.ev_class
+WHERE r.rulename <> '_RETURN'
+UNION ALL
+SELECT 'policy ' || format('%I.%I.%I', rel.nspname, rel.relname, pol.polname),
+    concat_ws(' ',
+        CASE WHEN pol.polpermissive THEN 'permissive' ELSE 'restrictive' END,
+        'for ' || pol.polcmd::text::text,
+        'to ' || (SELECT string_agg(CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END, ', ' ORDER BY 1)
+                  FROM unnest(pol.polroles) AS r),
+        'using (' || pg_get_expr(pol.polqual, pol.polrelid) || ')',
+        'with check (' || pg_get_expr(pol.polwithcheck, pol.polrelid) || ')'), 0
+FROM pg_policy pol JOIN rel ON rel.oid = pol.polrelid
+UNION ALL
+SELECT 'statistics ' || format('%I.%I', n.nspname, s.stxname), pg_get_statisticsobjdef(s.oid), 0
+FROM pg_statistic_ext s JOIN nsp n ON n.oid = s.stxnamespace
+UNION ALL
+SELECT 'event-trigger ' || quote_ident(e.evtname),
+    format('on %s execute %s enabled %s tags %s', e.evtevent, e.evtfoid::regproc, e.evtenabled::text,
+        coalesce(array_to_string(e.evttags, ', '), '')), 0
+FROM pg_event_trigger e
+UNION ALL
+SELECT 'operator ' || format('%I.%s(%s, %s)', n.nspname, o.oprname,
+        format_type(nullif(o.oprleft, 0), NULL), format_type(nullif(o.oprright, 0), NULL)),
+    format('function %s commutator %s negator %s', o.oprcode::regproc, o.oprcom::regoperator, o.oprnegate::regoperator), 0
+FROM pg_operator o JOIN nsp n ON n.oid = o.oprnamespace
+WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_operator'::regclass AND ext.objid = o.oid)
+UNION ALL
+SELECT 'cast ' || format('(%s as %s)', format_type(c.castsource, NULL), format_type(c.casttarget, NULL)),
+    format('function %s context %s method %s',
+        CASE WHEN c.castfunc = 0 THEN '-' ELSE c.castfunc::regprocedure::text END, c.castcontext::text, c.castmethod::text), 0
+FROM pg_cast c
+WHERE c.oid >= 16384
+  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_cast'::regclass AND ext.objid = c.oid)
+UNION ALL
+SELECT 'collation ' || format('%I.%I', n.nspname, c.collname),
+    format('provider %s deterministic %s', c.collprovider::text, c.collisdeterministic), 0
+FROM pg_collation c JOIN nsp n ON n.oid = c.collnamespace
+WHERE NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_collation'::regclass AND ext.objid = c.oid)
+UNION ALL
+SELECT 'comment ' || o.type || ' ' || o.identity, d.description, 0
+FROM pg_description d
+CROSS JOIN LATERAL pg_identify_object(d.classoid, d.objoid, d.objsubid) AS o
+WHERE d.objoid >= 16384
+  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = d.classoid AND ext.objid = d.objoid)
+  AND NOT (d.classoid = 'pg_class'::regclass AND d.objoid IN (SELECT oid FROM excluded))
+"#;
+
+/// A schema snapshot: object identity → definition, plus every enum's labels in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// `kind schema.name[.sub]` → definition (multi-line for functions and views).
+    pub objects: BTreeMap<String, String>,
+    /// `schema.type` → its labels, in sort order.
+    pub enums: BTreeMap<String, Vec<String>>,
+}
+
+/// Take a snapshot through `client`, leaving out the tables in `exclude` (bare or
+/// schema-qualified names: the migration history table).
+pub fn take(client: &mut impl GenericClient, exclude: &[String]) -> Result<Snapshot, postgres::Error> {
+    let rows = client.query(QUERY, &[&exclude])?;
+    let mut snap = Snapshot::default();
+    let mut labels: BTreeMap<String, Vec<(f64, String)>> = BTreeMap::new();
+    for row in rows {
+        let key: String = row.get(0);
+        let value: Option<String> = row.get(1);
+        let order: f64 = row.get(2);
+        let value = value.unwrap_or_default();
+        if let Some(ty) = key.strip_prefix("enum-label ") {
+            labels.entry(ty.to_string()).or_default().push((order, value));
+        } else {
+            snap.objects.insert(key, value);
+        }
+    }
+    for (ty, mut l) in labels {
+        l.sort_by(|a, b| a.0.total_cmp(&b.0));
+        snap.enums
+            .insert(ty, l.into_iter().map(|(_, label)| label).collect());
+    }
+    Ok(snap)
+}
+
+impl Snapshot {
+    /// The snapshot as text, one object per entry (definitions indented below their key),
+    /// sorted: what a diff of two snapshots is taken of.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (key, value) in &self.objects {
+            let value = match key.strip_prefix("type ") {
+                Some(ty) if value == "enum" => match self.enums.get(ty) {
+                    Some(labels) => format!(
+                        "enum ({})",
+                        labels
+                            .iter()
+                            .map(|l| format!("'{}'", l.replace('\'', "''")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => value.clone(),
+                },
+                _ => value.clone(),
+            };
+            let value = value.trim_end();
+            if value.is_empty() {
+                let _ = writeln!(out, "{key}");
+            } else if value.contains('\n') {
+                let _ = writeln!(out, "{key}:");
+                for line in value.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            } else {
+                let _ = writeln!(out, "{key}: {value}");
+            }
+        }
+        out
+    }
+
+    /// Enum types, qualified, whose unqualified or qualified name is `name`.
+    pub fn enum_types_named(&self, name: &str) -> Vec<&str> {
+        self.enums
+            .keys()
+            .filter(|k| {
+                k.as_str() == name || k.rsplit_once('.').is_some_and(|(_, bare)| bare == name)
+            })
+            .map(String::as_str)
+            .collect()
+    }
+}
