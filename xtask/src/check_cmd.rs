@@ -121,10 +121,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     options.drift = Some(&drift);
     let report = check::run(&options);
     print!("{report}");
-    println!(
-        "({:.2} s)",
-        started.elapsed().as_secs_f64()
-    );
+    println!("({:.2} s)", started.elapsed().as_secs_f64());
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

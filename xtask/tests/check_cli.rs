@@ -35,9 +35,15 @@ fn ours() -> PathBuf {
 }
 
 const GOOD: &[(&str, &str)] = &[
-    ("000001_users.up.sql", "CREATE TABLE users (id int, email text);\n"),
+    (
+        "000001_users.up.sql",
+        "CREATE TABLE users (id int, email text);\n",
+    ),
     ("000001_users.down.sql", "DROP TABLE users;\n"),
-    ("fixtures/000001_users.sql", "INSERT INTO users VALUES (1, 'a');\n"),
+    (
+        "fixtures/000001_users.sql",
+        "INSERT INTO users VALUES (1, 'a');\n",
+    ),
 ];
 
 #[test]
@@ -45,14 +51,23 @@ fn check_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), GOOD);
     let d = dir.path().to_str().unwrap();
-    let o = xtask(&["check", "--dir", d, "--only", "set,lint,reversibility,fixtures"]);
+    let o = xtask(&[
+        "check",
+        "--dir",
+        d,
+        "--only",
+        "set,lint,reversibility,fixtures",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("check passed: 4 passed"), "{}", text(&o));
 
     write(
         dir.path(),
         &[
-            ("000002_idx.up.sql", "CREATE INDEX users_email_idx ON users (email);\n"),
+            (
+                "000002_idx.up.sql",
+                "CREATE INDEX users_email_idx ON users (email);\n",
+            ),
             ("000002_idx.down.sql", "SELECT 1;\n"),
         ],
     );
@@ -60,7 +75,10 @@ fn check_exit_codes() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let out = text(&o);
     assert!(out.contains("error[set:missing-fixture]"), "{out}");
-    assert!(out.contains("error[lint:index-without-concurrently]: "), "{out}");
+    assert!(
+        out.contains("error[lint:index-without-concurrently]: "),
+        "{out}"
+    );
     assert!(out.contains("000002_idx.up.sql:1"), "{out}");
     assert!(out.contains("error[reversibility]"), "{out}");
 
@@ -124,7 +142,10 @@ fn renumber_refuses_when_applied_and_moves_otherwise() {
         &[
             ("000002_main.up.sql", "CREATE TABLE main_t (id int);\n"),
             ("000002_main.down.sql", "DROP TABLE main_t;\n"),
-            ("fixtures/000002_main.sql", "INSERT INTO main_t VALUES (1);\n"),
+            (
+                "fixtures/000002_main.sql",
+                "INSERT INTO main_t VALUES (1);\n",
+            ),
         ],
     );
     git(&["add", "-A"]);
@@ -150,7 +171,14 @@ fn renumber_refuses_when_applied_and_moves_otherwise() {
              INSERT INTO refinery_schema_history VALUES (2, 'mine', '', '1');",
         )
         .unwrap();
-    let o = xtask(&["migrate", "renumber", "--database-url", db.url(), "--dir", md]);
+    let o = xtask(&[
+        "migrate",
+        "renumber",
+        "--database-url",
+        db.url(),
+        "--dir",
+        md,
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("nothing was renamed"), "{}", text(&o));
     assert!(m.join("000002_mine.up.sql").exists());
@@ -159,12 +187,29 @@ fn renumber_refuses_when_applied_and_moves_otherwise() {
         .unwrap()
         .batch_execute("DELETE FROM refinery_schema_history")
         .unwrap();
-    let o = xtask(&["migrate", "renumber", "--dry-run", "--database-url", db.url(), "--dir", md]);
+    let o = xtask(&[
+        "migrate",
+        "renumber",
+        "--dry-run",
+        "--database-url",
+        db.url(),
+        "--dir",
+        md,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("2 -> 3  mine"), "{}", text(&o));
     assert!(m.join("000002_mine.up.sql").exists());
 
-    let o = xtask(&["migrate", "renumber", "--onto", "main", "--database-url", db.url(), "--dir", md]);
+    let o = xtask(&[
+        "migrate",
+        "renumber",
+        "--onto",
+        "main",
+        "--database-url",
+        db.url(),
+        "--dir",
+        md,
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(m.join("000003_mine.up.sql").exists());
     assert!(m.join("fixtures/000003_mine.sql").exists());

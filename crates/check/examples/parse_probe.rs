@@ -32,7 +32,10 @@ fn main() {
     ] {
         match check::lint::ast::parse(sql) {
             Ok(st) => println!("OK   {sql}\n     {:?}", check::lint::ast::facts(&st)),
-            Err(e) => println!("FAIL {sql}\n     {e}\n     tokens: {:?}", check::lint::tokens::facts(&check::lint::tokens::tokenize(sql).unwrap())),
+            Err(e) => println!(
+                "FAIL {sql}\n     {e}\n     tokens: {:?}",
+                check::lint::tokens::facts(&check::lint::tokens::tokenize(sql).unwrap())
+            ),
         }
     }
 }

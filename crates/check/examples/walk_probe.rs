@@ -1,6 +1,9 @@
 use std::time::Instant;
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(300);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
     let dir = tempfile::tempdir().unwrap();
     bench::synth::write_set(dir.path(), n).unwrap();
     let set = migrate::MigrationSet::discover(dir.path()).unwrap();
@@ -13,7 +16,9 @@ fn main() {
     eprintln!("up all: {:?}", t.elapsed());
     let ex = check::reversibility::excluded();
     let t = Instant::now();
-    for _ in 0..10 { check::snapshot::take(&mut c, &ex).unwrap(); }
+    for _ in 0..10 {
+        check::snapshot::take(&mut c, &ex).unwrap();
+    }
     eprintln!("snapshot at full: {:?} each", t.elapsed() / 10);
     let s = check::snapshot::take(&mut c, &ex).unwrap();
     eprintln!("objects {} bytes {}", s.objects.len(), s.render().len());
@@ -23,5 +28,7 @@ fn main() {
     let t = Instant::now();
     let w = check::reversibility::run(&set, &cluster);
     eprintln!("walk: {:?} {:?}", t.elapsed(), w.report.status);
-    for f in &w.report.failures { eprintln!("{f:?}"); }
+    for f in &w.report.failures {
+        eprintln!("{f:?}");
+    }
 }

@@ -115,16 +115,14 @@ pub fn check_database(
     for row in rows {
         let shown: String = row.get(0);
         let qualified: String = row.get(1);
-        let has_rows: bool = match client.query_one(
-            &format!("SELECT EXISTS (SELECT FROM {qualified})"),
-            &[],
-        ) {
-            Ok(r) => r.get(0),
-            Err(e) => {
-                failures.push(Finding::new(format!("cannot read table {shown}: {e}")));
-                continue;
-            }
-        };
+        let has_rows: bool =
+            match client.query_one(&format!("SELECT EXISTS (SELECT FROM {qualified})"), &[]) {
+                Ok(r) => r.get(0),
+                Err(e) => {
+                    failures.push(Finding::new(format!("cannot read table {shown}: {e}")));
+                    continue;
+                }
+            };
         let exemption = exempt.iter().find(|e| {
             e.table == shown || e.table == qualified || format!("public.{}", e.table) == qualified
         });
@@ -133,7 +131,11 @@ pub fn check_database(
             notes.push(
                 Finding::new(format!(
                     "table {shown} is exempt{}: {}",
-                    if has_rows { " (it has rows anyway)" } else { "" },
+                    if has_rows {
+                        " (it has rows anyway)"
+                    } else {
+                        ""
+                    },
                     e.reason
                 ))
                 .at(Location::line(&exempt_file, e.line)),

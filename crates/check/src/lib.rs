@@ -115,9 +115,7 @@ pub fn run(options: &Options<'_>) -> Report {
             }
         }
         if options.wants(Part::Drift) {
-            report
-                .parts
-                .push(drift::run(options.drift, &options.dir));
+            report.parts.push(drift::run(options.drift, &options.dir));
         }
         return report;
     };

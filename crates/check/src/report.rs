@@ -326,7 +326,8 @@ impl fmt::Display for Report {
                 e.write(f, "error", p.part)?;
             }
         }
-        let count = |pred: fn(&Status) -> bool| self.parts.iter().filter(|p| pred(&p.status)).count();
+        let count =
+            |pred: fn(&Status) -> bool| self.parts.iter().filter(|p| pred(&p.status)).count();
         let failed = count(|s| matches!(s, Status::Failed));
         let unavailable = count(|s| matches!(s, Status::NotAvailable(_)));
         let not_run = count(|s| matches!(s, Status::NotRun(_)));

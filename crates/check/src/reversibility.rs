@@ -222,11 +222,19 @@ pub fn run(set: &MigrationSet, cluster: &Cluster) -> Walked {
     }
     let db = match scratch(cluster) {
         Ok(db) => db,
-        Err(e) => return fail(Finding::new(format!("cannot create a scratch database: {e}"))),
+        Err(e) => {
+            return fail(Finding::new(format!(
+                "cannot create a scratch database: {e}"
+            )));
+        }
     };
     let mut client = match db.connect() {
         Ok(c) => c,
-        Err(e) => return fail(Finding::new(format!("cannot connect to the scratch database: {e}"))),
+        Err(e) => {
+            return fail(Finding::new(format!(
+                "cannot connect to the scratch database: {e}"
+            )));
+        }
     };
     let exclude = excluded();
     let plain = Migrator::new(set);
@@ -350,7 +358,11 @@ fn render(
     after: &Snapshot,
 ) -> String {
     let before_label = match previous {
-        Some(p) => format!("schema before {} (after {} and its fixture)", m.label(), p.label()),
+        Some(p) => format!(
+            "schema before {} (after {} and its fixture)",
+            m.label(),
+            p.label()
+        ),
         None => format!("schema before {} (empty database)", m.label()),
     };
     let after_label = format!("schema after {} up, then down", m.label());
@@ -374,10 +386,19 @@ fn render(
         Ok(diff) if !diff.is_empty() => diff,
         other => {
             let why = match other {
-                Err(e) => format!("(pg_dump diff unavailable: {e}; catalog snapshot diff follows)\n"),
-                Ok(_) => "(pg_dump shows no difference; catalog snapshot diff follows)\n".to_string(),
+                Err(e) => {
+                    format!("(pg_dump diff unavailable: {e}; catalog snapshot diff follows)\n")
+                }
+                Ok(_) => {
+                    "(pg_dump shows no difference; catalog snapshot diff follows)\n".to_string()
+                }
             };
-            why + &textdiff::unified(&before.render(), &after.render(), &before_label, &after_label)
+            why + &textdiff::unified(
+                &before.render(),
+                &after.render(),
+                &before_label,
+                &after_label,
+            )
         }
     }
 }

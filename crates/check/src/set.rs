@@ -75,7 +75,10 @@ pub fn run(dir: &Path, layout: Option<Layout>) -> (PartReport, Option<MigrationS
             }
             format!(
                 ", {} fixture file(s)",
-                set.migrations.iter().filter(|m| m.fixture.is_some()).count()
+                set.migrations
+                    .iter()
+                    .filter(|m| m.fixture.is_some())
+                    .count()
             )
         }
         other => {

@@ -229,7 +229,10 @@ pub struct Snapshot {
 
 /// Take a snapshot through `client`, leaving out the tables in `exclude` (bare or
 /// schema-qualified names: the migration history table).
-pub fn take(client: &mut impl GenericClient, exclude: &[String]) -> Result<Snapshot, postgres::Error> {
+pub fn take(
+    client: &mut impl GenericClient,
+    exclude: &[String],
+) -> Result<Snapshot, postgres::Error> {
     let rows = client.query(QUERY, &[&exclude])?;
     let mut snap = Snapshot::default();
     let mut labels: BTreeMap<String, Vec<(f64, String)>> = BTreeMap::new();
@@ -239,7 +242,10 @@ pub fn take(client: &mut impl GenericClient, exclude: &[String]) -> Result<Snaps
         let order: f64 = row.get(2);
         let value = value.unwrap_or_default();
         if let Some(ty) = key.strip_prefix("enum-label ") {
-            labels.entry(ty.to_string()).or_default().push((order, value));
+            labels
+                .entry(ty.to_string())
+                .or_default()
+                .push((order, value));
         } else {
             snap.objects.insert(key, value);
         }

@@ -32,31 +32,52 @@ fn an_exempt_table_passes_and_is_shown() {
     let dir = base_with(EMPTY_TABLE);
     write(
         dir.path(),
-        &[("fixtures/EXEMPT", "# tables that stay empty\naudit filled by the application only\n")],
+        &[(
+            "fixtures/EXEMPT",
+            "# tables that stay empty\naudit filled by the application only\n",
+        )],
     );
     let report = check(dir.path(), &[Part::Fixtures]);
     assert!(report.passed(), "{report}");
     let notes = &report.part(Part::Fixtures).unwrap().notes;
-    assert!(notes[0].message.contains("audit is exempt: filled by the application only"));
+    assert!(
+        notes[0]
+            .message
+            .contains("audit is exempt: filled by the application only")
+    );
     assert_eq!(notes[0].location.as_ref().unwrap().line, Some(2));
 }
 
 #[test]
 fn exemptions_need_a_reason_and_an_existing_table() {
     let dir = base_with(EMPTY_TABLE);
-    write(dir.path(), &[("fixtures/EXEMPT", "audit\nno_such_table because\n")]);
+    write(
+        dir.path(),
+        &[("fixtures/EXEMPT", "audit\nno_such_table because\n")],
+    );
     let report = check(dir.path(), &[Part::Fixtures]);
     let rules: Vec<_> = failures(&report, Part::Fixtures)
         .into_iter()
         .map(|f| f.rule.unwrap())
         .collect();
-    assert_eq!(rules, ["exempt-without-reason", "empty-table", "stale-exemption"], "{report}");
+    assert_eq!(
+        rules,
+        ["exempt-without-reason", "empty-table", "stale-exemption"],
+        "{report}"
+    );
 }
 
 #[test]
 fn the_walk_and_the_fixtures_check_share_one_database() {
     let dir = base_with(EMPTY_TABLE);
     let report = check(dir.path(), &[Part::Reversibility, Part::Fixtures]);
-    assert!(report.part(Part::Reversibility).unwrap().failures.is_empty(), "{report}");
+    assert!(
+        report
+            .part(Part::Reversibility)
+            .unwrap()
+            .failures
+            .is_empty(),
+        "{report}"
+    );
     assert_eq!(failures(&report, Part::Fixtures).len(), 1, "{report}");
 }

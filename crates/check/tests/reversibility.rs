@@ -12,13 +12,19 @@ fn our_migrations_revert_exactly_with_three_declared_enum_values() {
     let part = report.part(Part::Reversibility).unwrap();
     let accepted: Vec<&str> = part.notes.iter().map(|n| n.message.as_str()).collect();
     assert_eq!(accepted.len(), 3, "{report}");
-    assert!(accepted.iter().any(|m| m.contains("public.resource_type.user_skill ")), "{report}");
-    assert!(part.notes.iter().all(|n| n
-        .location
-        .as_ref()
-        .unwrap()
-        .path
-        .ends_with("000012_user_skills.down.sql")));
+    assert!(
+        accepted
+            .iter()
+            .any(|m| m.contains("public.resource_type.user_skill ")),
+        "{report}"
+    );
+    assert!(part.notes.iter().all(|n| {
+        n.location
+            .as_ref()
+            .unwrap()
+            .path
+            .ends_with("000012_user_skills.down.sql")
+    }));
 }
 
 #[test]
@@ -28,8 +34,14 @@ fn a_down_that_forgets_an_index_fails_with_a_diff() {
             "000003_users_email.up.sql",
             "CREATE INDEX users_email_idx ON users (email);\nCOMMENT ON TABLE users IS 'people';\n",
         ),
-        ("000003_users_email.down.sql", "COMMENT ON TABLE users IS NULL;\n"),
-        ("fixtures/000003_users_email.sql", "-- No new table: an index only.\n"),
+        (
+            "000003_users_email.down.sql",
+            "COMMENT ON TABLE users IS NULL;\n",
+        ),
+        (
+            "fixtures/000003_users_email.sql",
+            "-- No new table: an index only.\n",
+        ),
         ("000004_more.up.sql", "CREATE TABLE more (id int);\n"),
         ("000004_more.down.sql", "DROP TABLE more;\n"),
         ("fixtures/000004_more.sql", "INSERT INTO more VALUES (1);\n"),
@@ -40,16 +52,28 @@ fn a_down_that_forgets_an_index_fails_with_a_diff() {
     assert_eq!(f.len(), 1, "{report}");
     assert!(f[0].message.contains("3_users_email"), "{report}");
     assert!(
-        f[0].location.as_ref().unwrap().path.ends_with("000003_users_email.down.sql"),
+        f[0].location
+            .as_ref()
+            .unwrap()
+            .path
+            .ends_with("000003_users_email.down.sql"),
         "{report}"
     );
     let diff = f[0].detail.as_deref().unwrap();
     assert!(
-        diff.lines().any(|l| l.starts_with('+') && l.contains("CREATE INDEX users_email_idx ON public.users")),
+        diff.lines()
+            .any(|l| l.starts_with('+')
+                && l.contains("CREATE INDEX users_email_idx ON public.users")),
         "{diff}"
     );
     // The walk stopped at the first difference.
-    assert!(report.part(Part::Reversibility).unwrap().summary.contains("stopped at migration 3_users_email"));
+    assert!(
+        report
+            .part(Part::Reversibility)
+            .unwrap()
+            .summary
+            .contains("stopped at migration 3_users_email")
+    );
 }
 
 #[test]
@@ -65,7 +89,10 @@ fn a_down_that_forgets_to_restore_a_function_body_fails() {
             "000004_f2.up.sql",
             "CREATE OR REPLACE FUNCTION answer() RETURNS int LANGUAGE sql AS $$ SELECT 42 $$;\n",
         ),
-        ("000004_f2.down.sql", "-- forgot to restore SELECT 41\nSELECT 1;\n"),
+        (
+            "000004_f2.down.sql",
+            "-- forgot to restore SELECT 41\nSELECT 1;\n",
+        ),
         ("fixtures/000004_f2.sql", "-- A function body only.\n"),
     ]);
     let report = check(dir.path(), &[Part::Reversibility]);
@@ -73,21 +100,52 @@ fn a_down_that_forgets_to_restore_a_function_body_fails() {
     assert_eq!(f.len(), 1, "{report}");
     assert!(f[0].message.contains("4_f2"), "{report}");
     let diff = f[0].detail.as_deref().unwrap();
-    assert!(diff.contains("-") && diff.contains("SELECT 41") && diff.contains("SELECT 42"), "{diff}");
+    assert!(
+        diff.contains("-") && diff.contains("SELECT 41") && diff.contains("SELECT 42"),
+        "{diff}"
+    );
 }
 
 #[test]
 fn the_catalog_snapshot_sees_what_it_must() {
     // Each pair: an up, and a down that forgets one detail.
     let cases: &[(&str, &str, &str)] = &[
-        ("ALTER TABLE users ADD CONSTRAINT users_email_check CHECK (email <> '')", "SELECT 1", "constraint"),
-        ("ALTER TABLE users ALTER COLUMN email SET DEFAULT ''", "SELECT 1", "default"),
-        ("COMMENT ON COLUMN users.email IS 'where to write'", "SELECT 1", "comment"),
+        (
+            "ALTER TABLE users ADD CONSTRAINT users_email_check CHECK (email <> '')",
+            "SELECT 1",
+            "constraint",
+        ),
+        (
+            "ALTER TABLE users ALTER COLUMN email SET DEFAULT ''",
+            "SELECT 1",
+            "default",
+        ),
+        (
+            "COMMENT ON COLUMN users.email IS 'where to write'",
+            "SELECT 1",
+            "comment",
+        ),
         ("CREATE TYPE mood AS ENUM ('ok')", "SELECT 1", "type"),
-        ("ALTER TABLE users ADD COLUMN x int; ALTER TABLE users DROP COLUMN x; ALTER TABLE users ADD COLUMN x int", "ALTER TABLE users DROP COLUMN x", "none"),
-        ("CREATE TRIGGER t BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()", "SELECT 1", "trigger"),
-        ("CREATE VIEW v AS SELECT id FROM users", "DROP VIEW v; CREATE VIEW v AS SELECT id, email FROM users", "view"),
-        ("ALTER TABLE users ALTER COLUMN email DROP NOT NULL", "SELECT 1", "not null"),
+        (
+            "ALTER TABLE users ADD COLUMN x int; ALTER TABLE users DROP COLUMN x; ALTER TABLE users ADD COLUMN x int",
+            "ALTER TABLE users DROP COLUMN x",
+            "none",
+        ),
+        (
+            "CREATE TRIGGER t BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+            "SELECT 1",
+            "trigger",
+        ),
+        (
+            "CREATE VIEW v AS SELECT id FROM users",
+            "DROP VIEW v; CREATE VIEW v AS SELECT id, email FROM users",
+            "view",
+        ),
+        (
+            "ALTER TABLE users ALTER COLUMN email DROP NOT NULL",
+            "SELECT 1",
+            "not null",
+        ),
     ];
     for (up, down, what) in cases {
         let dir = base_with(&[
@@ -110,7 +168,10 @@ fn enum_values_are_accepted_only_when_declared_exactly() {
         ("000003_mood.up.sql", "CREATE TYPE mood AS ENUM ('ok');\n"),
         ("000003_mood.down.sql", "DROP TYPE mood;\n"),
         ("fixtures/000003_mood.sql", "-- A type only.\n"),
-        ("000004_meh.up.sql", "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh';\n"),
+        (
+            "000004_meh.up.sql",
+            "ALTER TYPE mood ADD VALUE IF NOT EXISTS 'meh';\n",
+        ),
         ("fixtures/000004_meh.sql", "-- A value only.\n"),
     ];
     let run = |down: &str| {
@@ -123,7 +184,10 @@ fn enum_values_are_accepted_only_when_declared_exactly() {
     assert!(report.passed(), "{report}");
     let part = report.part(Part::Reversibility).unwrap();
     assert_eq!(part.notes.len(), 1);
-    assert!(part.notes[0].message.contains("public.mood.meh"), "{report}");
+    assert!(
+        part.notes[0].message.contains("public.mood.meh"),
+        "{report}"
+    );
     assert_eq!(part.notes[0].location.as_ref().unwrap().line, Some(1));
     // Qualified: the same.
     assert!(run("-- irreversible: enum-value public.mood.meh\nSELECT 1;\n").passed());
@@ -132,26 +196,43 @@ fn enum_values_are_accepted_only_when_declared_exactly() {
     assert!(!report.passed());
     assert!(report.to_string().contains("'meh'"), "{report}");
     // Declared, plus a value that is no difference: the stale directive fails.
-    let report = run("-- irreversible: enum-value mood.meh\n-- irreversible: enum-value mood.ok\nSELECT 1;\n");
+    let report = run(
+        "-- irreversible: enum-value mood.meh\n-- irreversible: enum-value mood.ok\nSELECT 1;\n",
+    );
     let f = failures(&report, Part::Reversibility);
     assert_eq!(f.len(), 1, "{report}");
-    assert!(f[0].message.contains("mood.ok") && f[0].message.contains("existed before"), "{report}");
+    assert!(
+        f[0].message.contains("mood.ok") && f[0].message.contains("existed before"),
+        "{report}"
+    );
     // Malformed directive.
-    let report = run("-- irreversible: enum-value meh\n-- irreversible: enum-value mood.meh\nSELECT 1;\n");
-    assert!(failures(&report, Part::Reversibility)[0].message.contains("malformed"), "{report}");
+    let report =
+        run("-- irreversible: enum-value meh\n-- irreversible: enum-value mood.meh\nSELECT 1;\n");
+    assert!(
+        failures(&report, Part::Reversibility)[0]
+            .message
+            .contains("malformed"),
+        "{report}"
+    );
 }
 
 #[test]
 fn a_down_that_fails_is_reported_with_its_file_and_line() {
     let dir = base_with(&[
         ("000003_x.up.sql", "CREATE TABLE x (id int);\n"),
-        ("000003_x.down.sql", "\nSELECT nope FROM x;\nDROP TABLE x;\n"),
+        (
+            "000003_x.down.sql",
+            "\nSELECT nope FROM x;\nDROP TABLE x;\n",
+        ),
         ("fixtures/000003_x.sql", "INSERT INTO x VALUES (1);\n"),
     ]);
     let report = check(dir.path(), &[Part::Reversibility]);
     let f = failures(&report, Part::Reversibility);
     assert!(f[0].message.contains("000003_x.down.sql:2"), "{report}");
-    assert!(matches!(report.part(Part::Reversibility).unwrap().status, Status::Failed));
+    assert!(matches!(
+        report.part(Part::Reversibility).unwrap().status,
+        Status::Failed
+    ));
 }
 
 #[test]
@@ -159,10 +240,16 @@ fn a_down_runs_against_the_rows_of_earlier_fixtures() {
     // The down deletes users' rows it must not: a NOT NULL column added back fails on them.
     let dir = base_with(&[
         ("000003_x.up.sql", "ALTER TABLE users DROP COLUMN email;\n"),
-        ("000003_x.down.sql", "ALTER TABLE users ADD COLUMN email text NOT NULL;\n"),
+        (
+            "000003_x.down.sql",
+            "ALTER TABLE users ADD COLUMN email text NOT NULL;\n",
+        ),
         ("fixtures/000003_x.sql", "-- no new table\n"),
     ]);
     let report = check(dir.path(), &[Part::Reversibility]);
     assert!(!report.passed());
-    assert!(report.to_string().contains("contains null values"), "{report}");
+    assert!(
+        report.to_string().contains("contains null values"),
+        "{report}"
+    );
 }

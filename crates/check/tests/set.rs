@@ -9,7 +9,13 @@ use common::*;
 fn our_migrations_pass() {
     let report = check(&our_migrations(), &[Part::Set]);
     assert!(report.passed(), "{report}");
-    assert!(report.part(Part::Set).unwrap().summary.contains("12 fixture file(s)"));
+    assert!(
+        report
+            .part(Part::Set)
+            .unwrap()
+            .summary
+            .contains("12 fixture file(s)")
+    );
 }
 
 #[test]
@@ -17,7 +23,10 @@ fn a_duplicate_version_fails_naming_both_files_and_blocks_the_other_parts() {
     let dir = base_with(&[
         ("000002_teams.up.sql", "CREATE TABLE teams (id int);\n"),
         ("000002_teams.down.sql", "DROP TABLE teams;\n"),
-        ("fixtures/000002_teams.sql", "INSERT INTO teams VALUES (1);\n"),
+        (
+            "fixtures/000002_teams.sql",
+            "INSERT INTO teams VALUES (1);\n",
+        ),
     ]);
     let report = check(dir.path(), &[]);
     assert!(!report.passed());
@@ -25,7 +34,11 @@ fn a_duplicate_version_fails_naming_both_files_and_blocks_the_other_parts() {
     let f = failures(&report, Part::Set);
     assert!(
         f.iter().any(|f| f.message.contains("duplicate version 2")
-            && f.location.as_ref().unwrap().path.ends_with("000002_orgs.up.sql")
+            && f.location
+                .as_ref()
+                .unwrap()
+                .path
+                .ends_with("000002_orgs.up.sql")
             && f.message.contains("000002_teams.up.sql")),
         "{text}"
     );
@@ -42,13 +55,21 @@ fn a_gap_fails() {
     let dir = base_with(&[
         ("000004_teams.up.sql", "CREATE TABLE teams (id int);\n"),
         ("000004_teams.down.sql", "DROP TABLE teams;\n"),
-        ("fixtures/000004_teams.sql", "INSERT INTO teams VALUES (1);\n"),
+        (
+            "fixtures/000004_teams.sql",
+            "INSERT INTO teams VALUES (1);\n",
+        ),
     ]);
     let report = check(dir.path(), &[Part::Set]);
     let f = failures(&report, Part::Set);
     assert!(
-        f.iter().any(|f| f.message.contains("gap in versions: 4 follows 2")
-            && f.location.as_ref().unwrap().path.ends_with("000004_teams.up.sql")),
+        f.iter()
+            .any(|f| f.message.contains("gap in versions: 4 follows 2")
+                && f.location
+                    .as_ref()
+                    .unwrap()
+                    .path
+                    .ends_with("000004_teams.up.sql")),
         "{report}"
     );
 }
@@ -59,7 +80,8 @@ fn an_up_without_its_down_fails() {
     let report = check(dir.path(), &[Part::Set]);
     let f = failures(&report, Part::Set);
     assert!(
-        f.iter().any(|f| f.message.contains("has no matching down migration")),
+        f.iter()
+            .any(|f| f.message.contains("has no matching down migration")),
         "{report}"
     );
 }

@@ -69,7 +69,12 @@ fn parse(file: &str, fixture: bool) -> Option<(i64, String, usize, &'static str)
     if name.trim().is_empty() {
         return None;
     }
-    Some((stem[..digits].parse().ok()?, name.to_string(), digits, suffix))
+    Some((
+        stem[..digits].parse().ok()?,
+        name.to_string(),
+        digits,
+        suffix,
+    ))
 }
 
 fn invalid(dir: &Path, message: String) -> Error {
@@ -118,12 +123,10 @@ pub fn default_onto(dir: &Path) -> Result<String> {
 pub fn main_migrations(dir: &Path, onto: &str) -> Result<Vec<(i64, String)>> {
     let root = git(dir, &["rev-parse", "--show-toplevel"]).map_err(|e| invalid(dir, e))?;
     let root = PathBuf::from(root.trim());
-    let abs = dir
-        .canonicalize()
-        .map_err(|source| Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+    let abs = dir.canonicalize().map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let root = root.canonicalize().unwrap_or(root);
     let rel = abs.strip_prefix(&root).map_err(|_| {
         invalid(
@@ -141,8 +144,16 @@ pub fn main_migrations(dir: &Path, onto: &str) -> Result<Vec<(i64, String)>> {
         Ok(l) => l,
         // The folder does not exist on the main branch yet: it has no migrations.
         Err(e) if e.contains("Not a valid object name") || e.contains("not a tree object") => {
-            if git(&root, &["rev-parse", "--verify", "--quiet", &format!("{onto}^{{commit}}")])
-                .is_err()
+            if git(
+                &root,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{onto}^{{commit}}"),
+                ],
+            )
+            .is_err()
             {
                 return Err(invalid(dir, format!("unknown revision `{onto}`: {e}")));
             }

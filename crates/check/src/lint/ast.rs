@@ -27,14 +27,13 @@ fn ident(i: &Ident) -> String {
 }
 
 fn name(n: &ObjectName) -> Name {
-    let parts: Vec<String> = n
-        .0
-        .iter()
-        .map(|p| match p.as_ident() {
-            Some(i) => ident(i),
-            None => p.to_string(),
-        })
-        .collect();
+    let parts: Vec<String> =
+        n.0.iter()
+            .map(|p| match p.as_ident() {
+                Some(i) => ident(i),
+                None => p.to_string(),
+            })
+            .collect();
     match parts.as_slice() {
         [] => Name::bare(""),
         [one] => Name::bare(one.clone()),

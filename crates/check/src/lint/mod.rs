@@ -154,7 +154,12 @@ pub fn analyse(sql: &str) -> Vec<Stmt> {
         };
         out.push(Stmt {
             line,
-            head: st.text.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+            head: st
+                .text
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
             facts,
             literals: tokens::literals(&toks),
             unparsed,
@@ -282,7 +287,10 @@ pub fn run(set: &MigrationSet, options: &LintOptions) -> PartReport {
     let mut unparsed = 0;
     let mut skipped = 0;
     for (mi, mig) in migs.iter().enumerate() {
-        if options.since.is_some_and(|since| mig.migration.version < since) {
+        if options
+            .since
+            .is_some_and(|since| mig.migration.version < since)
+        {
             skipped += 1;
             continue;
         }
@@ -330,7 +338,10 @@ pub fn run(set: &MigrationSet, options: &LintOptions) -> PartReport {
                         ))
                         .at(aloc)
                         .rule("allow")
-                        .hint(format!("write `-- {ALLOW} {} <why it is safe here>`", a.rule)),
+                        .hint(format!(
+                            "write `-- {ALLOW} {} <why it is safe here>`",
+                            a.rule
+                        )),
                     );
                 } else {
                     valid.push(a);

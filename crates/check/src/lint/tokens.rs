@@ -255,7 +255,14 @@ pub fn facts(tokens: &[Tok]) -> Vec<Fact> {
     out
 }
 
-const CONSTRAINT_STARTS: &[&str] = &["constraint", "check", "foreign", "unique", "primary", "exclude"];
+const CONSTRAINT_STARTS: &[&str] = &[
+    "constraint",
+    "check",
+    "foreign",
+    "unique",
+    "primary",
+    "exclude",
+];
 
 fn alter_action(table: &Name, action: &[Tok], out: &mut Vec<Fact>) {
     let mut c = Cur { t: action, i: 0 };
@@ -272,7 +279,9 @@ fn alter_action(table: &Name, action: &[Tok], out: &mut Vec<Fact>) {
             } else {
                 return;
             };
-            let not_valid = action.windows(2).any(|w| w[0].is("not") && w[1].is("valid"));
+            let not_valid = action
+                .windows(2)
+                .any(|w| w[0].is("not") && w[1].is("valid"));
             out.push(Fact::AddConstraint {
                 table: table.clone(),
                 kind,
@@ -326,8 +335,16 @@ fn alter_action(table: &Name, action: &[Tok], out: &mut Vec<Fact>) {
 
 /// Keywords that end a `DEFAULT` expression in a column definition.
 const COLUMN_CLAUSES: &[&str] = &[
-    "not", "null", "constraint", "check", "references", "primary", "unique", "generated",
-    "collate", "default",
+    "not",
+    "null",
+    "constraint",
+    "check",
+    "references",
+    "primary",
+    "unique",
+    "generated",
+    "collate",
+    "default",
 ];
 
 fn add_column(table: &Name, column: String, rest: &[Tok], out: &mut Vec<Fact>) {
@@ -458,7 +475,9 @@ mod tests {
             }]
         );
         assert_eq!(
-            f("ALTER TABLE users ADD COLUMN n int NOT NULL DEFAULT random() * 10, ADD CONSTRAINT c CHECK (n > 0) NOT VALID, DROP COLUMN old, RENAME COLUMN a TO b"),
+            f(
+                "ALTER TABLE users ADD COLUMN n int NOT NULL DEFAULT random() * 10, ADD CONSTRAINT c CHECK (n > 0) NOT VALID, DROP COLUMN old, RENAME COLUMN a TO b"
+            ),
             vec![
                 Fact::AddColumn {
                     table: Name::bare("users"),

@@ -20,8 +20,7 @@ fn users<'q>(queries: &'q [QueryRef], table: &Name, column: Option<&str>) -> Vec
     queries
         .iter()
         .filter(|q| {
-            q.idents.contains(&table.name)
-                && column.is_none_or(|c| q.idents.contains(c) || q.star)
+            q.idents.contains(&table.name) && column.is_none_or(|c| q.idents.contains(c) || q.star)
         })
         .map(|q| q.place.as_str())
         .collect()

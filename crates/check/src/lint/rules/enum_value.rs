@@ -25,7 +25,10 @@ fn check(ctx: &Ctx<'_>) -> Vec<String> {
         let later = ctx.same_transaction_after();
         let used = later.iter().find(|(_, s)| {
             s.literals.contains(value)
-                && !s.facts.iter().any(|f| matches!(f, Fact::AddEnumValue { .. }))
+                && !s
+                    .facts
+                    .iter()
+                    .any(|f| matches!(f, Fact::AddEnumValue { .. }))
         });
         if let Some((m, s)) = used {
             out.push(format!(
