@@ -6,6 +6,8 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result};
 use clap::Args;
 
+use bench::peers::Peer;
+
 use crate::database::workspace_root;
 
 #[derive(Debug, Args)]
@@ -22,6 +24,9 @@ pub struct BenchArgs {
     /// Print the table only; do not rewrite BENCHMARKS.md.
     #[arg(long)]
     no_write: bool,
+    /// `cargo install` the peers (sqlx-cli, refinery_cli) into target/peers first (minutes).
+    #[arg(long)]
+    install_peers: bool,
 }
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
@@ -52,11 +57,30 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&work)?;
     let machine = machine();
     eprintln!("bench: {machine}");
-    let mut rows = bench::migrate_figures(&args.n, args.runs, &work)?;
+    let root = workspace_root();
+    let mut peers = Vec::new();
+    let mut missing = Vec::new();
+    for peer in [Peer::Sqlx, Peer::Refinery, Peer::RefineryGrouped] {
+        if args.install_peers && bench::peers::find(peer, &root).is_none() {
+            eprintln!("bench: installing {} ...", peer.program());
+            bench::peers::install(peer, &root)?;
+        }
+        match bench::peers::find(peer, &root) {
+            Some(exe) => peers.push((peer, exe)),
+            None => missing.push(format!(
+                "{} (not installed: `cargo xtask bench --install-peers`)",
+                peer.label()
+            )),
+        }
+    }
+    let mut rows = bench::migrate_figures(&args.n, args.runs, &work, &peers)?;
     let clone_n = args.n.iter().copied().max().unwrap_or(300);
     rows.extend(bench::clone_figures(clone_n, args.clones, &work)?);
     let _ = std::fs::remove_dir_all(&work);
-    let table = bench::markdown(&rows);
+    let mut table = bench::markdown(&rows);
+    for m in &missing {
+        table.push_str(&format!("\nNot measured: {m}.\n"));
+    }
     println!("{table}");
     if !args.no_write {
         let path: PathBuf = workspace_root().join("BENCHMARKS.md");
@@ -70,13 +94,16 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             args.runs,
             args.clones
         );
-        let text = format!(
-            "# Benchmarks\n\nProduced by `{command}` (release build), on {machine}.\n\
+        let section = format!(
+            "{START}\n## migrate, redo, down, per-test databases\n\nProduced by `{command}` (release build), on {machine}.\n\
              Every figure is the median wall time of the runs; ratios are to the psql floor of the same N\n\
-             (`psql -X -q -1 -v ON_ERROR_STOP=1 -f` of the concatenated ups, a process like ours),\n\
-             measured in the same run on the same throwaway cluster (fsync off), each on a fresh database.\n\
-             \"ours\" is discovery of the folder + connect + the operation, in-process.\n\n{table}"
+             (`psql -X -q -1 -v ON_ERROR_STOP=1 -f` of the concatenated ups, a process like the peers),\n\
+             measured in the same run on the same throwaway cluster (fsync off), each on a fresh database,\n\
+             everyone over loopback TCP. \"ours\" is discovery of the folder + connect + the operation,\n\
+             in-process (the `cargo xtask migrate` code path without process start).\n\n{table}{END}\n"
         );
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = replace_section(&old, &section);
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("bench: wrote {}", path.display());
     }
@@ -103,4 +130,62 @@ fn machine() -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     format!("{cpu}, {cores} cores, {pg}")
+}
+
+const START: &str = "<!-- cargo xtask bench: start -->";
+const END: &str = "<!-- cargo xtask bench: end -->";
+
+/// Replace the bench section of BENCHMARKS.md, keeping every other section (written by hand
+/// or by other commands).
+fn replace_section(old: &str, section: &str) -> String {
+    match (old.find(START), old.find(END)) {
+        (Some(a), Some(b)) if b > a => {
+            let after = &old[b + END.len()..];
+            format!(
+                "{}{}{}",
+                &old[..a],
+                section,
+                after.strip_prefix('\n').unwrap_or(after)
+            )
+        }
+        _ if old.trim().is_empty() => format!("# Benchmarks\n\n{section}"),
+        _ => {
+            // Put ours right after the title line.
+            match old.find('\n') {
+                Some(nl) if old.starts_with("# ") => {
+                    format!(
+                        "{}\n\n{section}\n{}",
+                        &old[..nl],
+                        old[nl + 1..].trim_start()
+                    )
+                }
+                _ => format!("# Benchmarks\n\n{section}\n{old}"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_bench_section_is_replaced() {
+        let first = replace_section("", &format!("{START}\nA\n{END}\n"));
+        assert_eq!(first, format!("# Benchmarks\n\n{START}\nA\n{END}\n"));
+        let with_other = format!("{first}\n## check\nfigures\n");
+        let second = replace_section(&with_other, &format!("{START}\nB\n{END}\n"));
+        assert_eq!(
+            second,
+            format!("# Benchmarks\n\n{START}\nB\n{END}\n\n## check\nfigures\n")
+        );
+        let foreign = replace_section(
+            "# Benchmarks\n\n## queries\nq\n",
+            &format!("{START}\nC\n{END}\n"),
+        );
+        assert_eq!(
+            foreign,
+            format!("# Benchmarks\n\n{START}\nC\n{END}\n\n## queries\nq\n")
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! side with the floor PostgreSQL allows (`psql -1 -f` of the same SQL), in one run, on one
 //! throwaway cluster, median of several runs.
 
+pub mod peers;
 pub mod synth;
 mod timing;
 
@@ -55,9 +56,24 @@ pub struct Row {
 }
 
 /// Time `migrate up` for each N: the psql floor, our default (one transaction) and
-/// per-migration modes, then `down --all` and `redo`.
-pub fn migrate_figures(ns: &[usize], runs: usize, work: &Path) -> Result<Vec<Row>, Error> {
-    let cluster = Cluster::temporary()?;
+/// per-migration modes, the installed peers, then `down --all` and `redo`.
+pub fn migrate_figures(
+    ns: &[usize],
+    runs: usize,
+    work: &Path,
+    peers: &[(peers::Peer, PathBuf)],
+) -> Result<Vec<Row>, Error> {
+    // Peers may not speak Unix sockets: listen on loopback TCP too.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let cluster = Cluster::temporary_with(&pgcluster::ClusterOptions {
+        settings: vec![
+            ("listen_addresses".into(), "'127.0.0.1'".into()),
+            ("port".into(), port.to_string()),
+        ],
+        ..Default::default()
+    })?;
     let psql = cluster.bindir().join("psql");
     let psql = if psql.exists() {
         psql
@@ -66,11 +82,12 @@ pub fn migrate_figures(ns: &[usize], runs: usize, work: &Path) -> Result<Vec<Row
     };
     let mut rows = Vec::new();
     let mut db_counter = 0usize;
-    let mut fresh = |cluster: &Cluster| -> Result<String, Error> {
+    let mut fresh_named = |cluster: &Cluster| -> Result<(String, String), Error> {
         db_counter += 1;
         let name = format!("bench_{db_counter}");
         cluster.create_database(&name)?;
-        Ok(cluster.url(&name))
+        // Everyone connects the same way: loopback TCP (peers may not speak Unix sockets).
+        Ok((format!("postgres://postgres@127.0.0.1:{port}/{name}"), name))
     };
     for &n in ns {
         let dir = work.join(format!("synthetic_{n}"));
@@ -78,6 +95,10 @@ pub fn migrate_figures(ns: &[usize], runs: usize, work: &Path) -> Result<Vec<Row
         synth::write_set(&dir, n)?;
         let all = work.join(format!("synthetic_{n}.sql"));
         std::fs::write(&all, synth::concatenated_ups(n))?;
+        let refinery_dir = work.join(format!("refinery_{n}"));
+        let _ = std::fs::remove_dir_all(&refinery_dir);
+        synth::write_refinery_set(&refinery_dir, n)?;
+        let mut peer_samples: Vec<Vec<Duration>> = vec![Vec::new(); peers.len()];
 
         let mut floor = Vec::new();
         let mut single = Vec::new();
@@ -86,7 +107,7 @@ pub fn migrate_figures(ns: &[usize], runs: usize, work: &Path) -> Result<Vec<Row
         let mut redo = Vec::new();
         for _ in 0..runs {
             // Floor: psql, one transaction, the same SQL concatenated.
-            let url = fresh(&cluster)?;
+            let (url, _) = fresh_named(&cluster)?;
             let t = Instant::now();
             let out = Command::new(&psql)
                 .args(["-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-d", &url, "-f"])
@@ -100,7 +121,7 @@ pub fn migrate_figures(ns: &[usize], runs: usize, work: &Path) -> Result<Vec<Row
                 });
             }
             // Ours, whole run in one transaction: discovery + connect + up.
-            let url = fresh(&cluster)?;
+            let (url, _) = fresh_named(&cluster)?;
             let t = Instant::now();
             let set = MigrationSet::discover(&dir)?;
             let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
@@ -113,8 +134,25 @@ pub fn migrate_figures(ns: &[usize], runs: usize, work: &Path) -> Result<Vec<Row
             let t = Instant::now();
             Migrator::new(&set).down(&mut c, DownTarget::All)?;
             down_all.push(t.elapsed());
+            // Peers, on the same SQL, over loopback TCP.
+            for (i, (peer, exe)) in peers.iter().enumerate() {
+                let (tcp, _) = fresh_named(&cluster)?;
+                let t = Instant::now();
+                let out = peer.command(exe, &dir, &refinery_dir, &tcp).output()?;
+                peer_samples[i].push(t.elapsed());
+                if !out.status.success() {
+                    return Err(Error::Tool {
+                        tool: peer.label().into(),
+                        stderr: format!(
+                            "{}{}",
+                            String::from_utf8_lossy(&out.stdout),
+                            String::from_utf8_lossy(&out.stderr)
+                        ),
+                    });
+                }
+            }
             // Ours, one transaction per migration.
-            let url = fresh(&cluster)?;
+            let (url, _) = fresh_named(&cluster)?;
             let t = Instant::now();
             let set = MigrationSet::discover(&dir)?;
             let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
@@ -135,6 +173,9 @@ pub fn migrate_figures(ns: &[usize], runs: usize, work: &Path) -> Result<Vec<Row
         push("floor: psql -1 -f (concatenated ups)", floor, false);
         push("ours: migrate up (one transaction)", single, true);
         push("ours: migrate up --per-migration", per, true);
+        for ((peer, _), samples) in peers.iter().zip(peer_samples) {
+            push(peer.label(), samples, true);
+        }
         push("ours: migrate down --all", down_all, false);
         push("ours: migrate redo", redo, false);
     }

@@ -106,3 +106,16 @@ pub fn concatenated_ups(n: usize) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// Write the ups of `n` migrations in refinery's layout (`V{n}__synthetic_{n}.sql`), for
+/// refinery's own runner.
+pub fn write_refinery_set(dir: &Path, n: usize) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for i in 1..=n {
+        std::fs::write(
+            dir.join(format!("V{i}__synthetic_{i}.sql")),
+            migration(i).up,
+        )?;
+    }
+    Ok(())
+}
