@@ -73,7 +73,13 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             )),
         }
     }
-    let mut rows = bench::migrate_figures(&args.n, args.runs, &work, &peers)?;
+    let mut rows = bench::migrate_figures(
+        &args.n,
+        args.runs,
+        &work,
+        &peers,
+        std::env::current_exe().ok().as_deref(),
+    )?;
     let clone_n = args.n.iter().copied().max().unwrap_or(300);
     rows.extend(bench::clone_figures(clone_n, args.clones, &work)?);
     let _ = std::fs::remove_dir_all(&work);
@@ -99,8 +105,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
              Every figure is the median wall time of the runs; ratios are to the psql floor of the same N\n\
              (`psql -X -q -1 -v ON_ERROR_STOP=1 -f` of the concatenated ups, a process like the peers),\n\
              measured in the same run on the same throwaway cluster (fsync off), each on a fresh database,\n\
-             everyone over loopback TCP. \"ours\" is discovery of the folder + connect + the operation,\n\
-             in-process (the `cargo xtask migrate` code path without process start).\n\n{table}{END}\n"
+             everyone over loopback TCP. \"ours: ... process\" is the release binary of `cargo xtask migrate`,\n\
+             a process like psql and the peers; \"ours in-process\" is the same code path (discovery +\n\
+             connect + the operation) called as a library, without process start.\n\n{table}{END}\n"
         );
         let old = std::fs::read_to_string(&path).unwrap_or_default();
         let text = replace_section(&old, &section);

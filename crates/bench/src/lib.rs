@@ -62,6 +62,7 @@ pub fn migrate_figures(
     runs: usize,
     work: &Path,
     peers: &[(peers::Peer, PathBuf)],
+    cli: Option<&Path>,
 ) -> Result<Vec<Row>, Error> {
     // Peers may not speak Unix sockets: listen on loopback TCP too.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -69,7 +70,7 @@ pub fn migrate_figures(
         .port();
     let cluster = Cluster::temporary_with(&pgcluster::ClusterOptions {
         settings: vec![
-            ("listen_addresses".into(), "'127.0.0.1'".into()),
+            ("listen_addresses".into(), "127.0.0.1".into()),
             ("port".into(), port.to_string()),
         ],
         ..Default::default()
@@ -99,6 +100,8 @@ pub fn migrate_figures(
         let _ = std::fs::remove_dir_all(&refinery_dir);
         synth::write_refinery_set(&refinery_dir, n)?;
         let mut peer_samples: Vec<Vec<Duration>> = vec![Vec::new(); peers.len()];
+        let mut cli_single = Vec::new();
+        let mut cli_per = Vec::new();
 
         let mut floor = Vec::new();
         let mut single = Vec::new();
@@ -134,6 +137,27 @@ pub fn migrate_figures(
             let t = Instant::now();
             Migrator::new(&set).down(&mut c, DownTarget::All)?;
             down_all.push(t.elapsed());
+            // Ours as a process, as a user runs it (the release binary of `cargo xtask`).
+            if let Some(exe) = cli {
+                for (per_migration, samples) in [(false, &mut cli_single), (true, &mut cli_per)] {
+                    let (url, _) = fresh_named(&cluster)?;
+                    let mut cmd = Command::new(exe);
+                    cmd.args(["migrate", "--database-url", &url, "--dir"])
+                        .arg(&dir);
+                    if per_migration {
+                        cmd.arg("--per-migration");
+                    }
+                    let t = Instant::now();
+                    let out = cmd.output()?;
+                    samples.push(t.elapsed());
+                    if !out.status.success() {
+                        return Err(Error::Tool {
+                            tool: "cargo xtask migrate".into(),
+                            stderr: String::from_utf8_lossy(&out.stderr).into(),
+                        });
+                    }
+                }
+            }
             // Peers, on the same SQL, over loopback TCP.
             for (i, (peer, exe)) in peers.iter().enumerate() {
                 let (tcp, _) = fresh_named(&cluster)?;
@@ -171,8 +195,20 @@ pub fn migrate_figures(
             });
         };
         push("floor: psql -1 -f (concatenated ups)", floor, false);
-        push("ours: migrate up (one transaction)", single, true);
-        push("ours: migrate up --per-migration", per, true);
+        if cli.is_some() {
+            push(
+                "ours: `migrate` process (one transaction)",
+                cli_single,
+                true,
+            );
+            push("ours: `migrate --per-migration` process", cli_per, true);
+        }
+        push(
+            "ours in-process: migrate up (one transaction)",
+            single,
+            true,
+        );
+        push("ours in-process: migrate up --per-migration", per, true);
         for ((peer, _), samples) in peers.iter().zip(peer_samples) {
             push(peer.label(), samples, true);
         }
