@@ -140,8 +140,8 @@ fn drift(migrations: &Path, generated: &Path) -> DriftOutcome {
     match generate::run_gen(migrations, generated, None, true) {
         Ok(outcome) => match outcome.diff {
             None => DriftOutcome::Current(format!(
-                "{} is current{}",
-                generated.display(),
+                "{}/ is current{}",
+                generated.display().to_string().trim_end_matches('/'),
                 if outcome.skipped_database {
                     " (input hashes match)"
                 } else {

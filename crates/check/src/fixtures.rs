@@ -199,7 +199,10 @@ pub fn run(set: &MigrationSet, cluster: &Cluster) -> PartReport {
         Ok(c) => c,
         Err(e) => return fail(format!("cannot connect to the scratch database: {e}")),
     };
-    if let Err(e) = Migrator::new(set).with_fixtures(true).up(&mut client) {
+    let chain = Migrator::new(set)
+        .with_fixtures(true)
+        .single_transaction(false);
+    if let Err(e) = chain.up(&mut client) {
         return fail(format!(
             "the chain with fixtures does not apply to an empty database: {e}"
         ));

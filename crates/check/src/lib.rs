@@ -15,6 +15,7 @@
 //! [`snapshot`] is the fast catalog snapshot both use. Everything is reported in a [`Report`]
 //! (printable with `Display`); nothing is printed here.
 
+pub mod bench;
 pub mod diff;
 pub mod drift;
 pub mod fixtures;
@@ -143,7 +144,12 @@ pub fn run(options: &Options<'_>) -> Report {
             _ => report.parts.push(no_cluster(Part::Reversibility, &cluster)),
         }
     }
-    if options.wants(Part::Fixtures) {
+    if options.wants(Part::Fixtures) && set.layout != Layout::Paired {
+        report.parts.push(PartReport::not_available(
+            Part::Fixtures,
+            format!("the {} layout has no fixture files", set.layout),
+        ));
+    } else if options.wants(Part::Fixtures) {
         match (&cluster, chain_db) {
             (Some(Ok(_)), Some(db)) => {
                 let started = std::time::Instant::now();

@@ -1,7 +1,7 @@
 //! Reversibility: every down restores the schema its up started from, exactly.
 //!
-//! The walk runs in ONE scratch database, with reused connections: for each migration N (in
-//! version order), with 1..N-1 and their fixtures applied,
+//! The walk runs in one scratch database per walker, on one connection, with no cluster
+//! restart: for each migration N (in version order), with 1..N-1 and their fixtures applied,
 //!
 //! 1. apply N (without its fixture), then its down, through the migration engine (so
 //!    `-- no-transaction` scripts, the history table and error locations behave as in real use);
@@ -13,6 +13,16 @@
 //! walk; it is shown as a unified diff of two normalised `pg_dump --schema-only` outputs (the
 //! state before N is rebuilt in a second scratch database for that), or of the two catalog
 //! snapshots when pg_dump shows nothing (a difference pg_dump does not print).
+//!
+//! # Speed
+//!
+//! A catalog snapshot is one prepared query (see [`crate::snapshot`]), several times cheaper
+//! than a pg_dump process. Sets of 40 or more migrations are split into segments, one per core
+//! (at most 4), each walked in its own database on its own thread: the walker of segment
+//! `a..b` starts from `0..a` applied with fixtures (one transaction per migration, as the walk
+//! commits them), then walks as above. Segment bounds follow `n·sqrt(j/s)`, since a snapshot
+//! costs about as much as the schema is large. The first walker (in chain order) that stops
+//! decides the report, so the first difference of the chain is the one shown.
 //!
 //! # Accepted differences
 //!
@@ -34,7 +44,7 @@ use migrate::{DownTarget, Migration, MigrationSet, Migrator};
 use pgcluster::{Cluster, TestDatabase};
 
 use crate::report::{Finding, Location, Part, PartReport};
-use crate::snapshot::{self, Snapshot};
+use crate::snapshot::{Snapshot, Snapshotter};
 use crate::textdiff;
 
 /// One `-- irreversible: enum-value type.value` line of a down file.
@@ -204,13 +214,50 @@ pub struct Walked {
     pub database: Option<TestDatabase>,
 }
 
-/// Walk `set` on a scratch database of `cluster`.
+/// How many databases walk in parallel for a set of `n` migrations: one per core (at most 4),
+/// and only for sets large enough to be worth the second chain.
+pub fn default_segments(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    if n < 40 {
+        1
+    } else {
+        cores.clamp(1, 4).min(n / 20)
+    }
+}
+
+/// Walk `set` on scratch databases of `cluster` ([`default_segments`] of them).
 pub fn run(set: &MigrationSet, cluster: &Cluster) -> Walked {
+    run_with(set, cluster, default_segments(set.migrations.len()))
+}
+
+/// Where `segments` walkers split `n` migrations. A snapshot costs about as much as the schema
+/// is large, so migration i costs about i and the first j of s segments end near
+/// n·sqrt(j/s), which gives every walker the same work.
+fn bounds(n: usize, segments: usize) -> Vec<(usize, usize)> {
+    let segments = segments.clamp(1, n.max(1));
+    let mut cuts: Vec<usize> = (0..=segments)
+        .map(|j| ((n as f64) * (j as f64 / segments as f64).sqrt()).round() as usize)
+        .collect();
+    cuts[segments] = n;
+    cuts.dedup();
+    cuts.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// One walker's result.
+#[derive(Debug, Default)]
+struct Segment {
+    notes: Vec<Finding>,
+    failures: Vec<Finding>,
+    /// Set when the walk stopped early (the summary): nothing after it counts.
+    stopped: Option<String>,
+    database: Option<TestDatabase>,
+}
+
+/// Walk `set` with `segments` databases in parallel: the walker of migrations `a..b` first
+/// applies `0..a` with their fixtures in one go, then walks as described in the module
+/// documentation. The first walker that stops decides the report; later ones are discarded.
+pub fn run_with(set: &MigrationSet, cluster: &Cluster, segments: usize) -> Walked {
     let started = Instant::now();
-    let fail = |finding: Finding| Walked {
-        report: PartReport::failed(Part::Reversibility, finding, started.elapsed()),
-        database: None,
-    };
     if !set.layout.has_downs() {
         return Walked {
             report: PartReport::not_available(
@@ -220,113 +267,56 @@ pub fn run(set: &MigrationSet, cluster: &Cluster) -> Walked {
             database: None,
         };
     }
-    let db = match scratch(cluster) {
-        Ok(db) => db,
-        Err(e) => {
-            return fail(Finding::new(format!(
-                "cannot create a scratch database: {e}"
-            )));
-        }
-    };
-    let mut client = match db.connect() {
-        Ok(c) => c,
-        Err(e) => {
-            return fail(Finding::new(format!(
-                "cannot connect to the scratch database: {e}"
-            )));
-        }
-    };
-    let exclude = excluded();
-    let plain = Migrator::new(set);
-    let with_fixtures = Migrator::new(set).with_fixtures(true);
-    let mut before = match snapshot::take(&mut client, &exclude) {
-        Ok(s) => s,
-        Err(e) => return fail(Finding::new(format!("cannot read the catalog: {e}"))),
+    let parts = bounds(set.migrations.len(), segments);
+    let results: Vec<Segment> = if parts.len() <= 1 {
+        vec![walk(set, cluster, 0, set.migrations.len())]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|&(a, b)| scope.spawn(move || walk(set, cluster, a, b)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| Segment {
+                        failures: vec![Finding::new("a reversibility walker panicked")],
+                        stopped: Some("a walker panicked".into()),
+                        ..Segment::default()
+                    })
+                })
+                .collect()
+        })
     };
     let mut notes = Vec::new();
     let mut failures = Vec::new();
-    for (i, m) in set.migrations.iter().enumerate() {
-        let Some(down) = &m.down else {
-            return fail(
-                Finding::new(format!("migration {} has no down script", m.label()))
-                    .at(Location::file(&m.up.path)),
-            );
-        };
-        let (declared, malformed) = directives(down);
-        failures.extend(malformed);
-        if let Err(e) = plain.up_to(&mut client, m.version) {
-            return fail(
-                Finding::new(format!(
-                    "migration {} does not apply on top of the migrations before it (with their fixtures): {e}",
-                    m.label()
-                ))
-                .at(Location::file(&m.up.path)),
-            );
+    let mut stopped = None;
+    let mut database = None;
+    for seg in results {
+        notes.extend(seg.notes);
+        failures.extend(seg.failures);
+        database = seg.database;
+        if seg.stopped.is_some() {
+            stopped = seg.stopped;
+            database = None;
+            break;
         }
-        if let Err(e) = plain.down(&mut client, DownTarget::Newest) {
-            return fail(
-                Finding::new(format!("the down of migration {} fails: {e}", m.label()))
-                    .at(Location::file(&down.path)),
-            );
-        }
-        let after = match snapshot::take(&mut client, &exclude) {
-            Ok(s) => s,
-            Err(e) => return fail(Finding::new(format!("cannot read the catalog: {e}"))),
-        };
-        let cmp = compare(&before, &after, &declared, &down.path);
-        notes.extend(cmp.accepted);
-        failures.extend(cmp.stale);
-        if !cmp.equal {
-            let previous = i.checked_sub(1).map(|p| &set.migrations[p]);
-            let diff = render(set, cluster, &db, previous, m, &before, &after);
-            failures.push(
-                Finding::new(format!(
-                    "the down of migration {} does not restore the schema: after {} then {}, the schema differs from before",
-                    m.label(),
-                    file_name(&m.up.path),
-                    file_name(&down.path)
-                ))
-                .at(Location::file(&down.path))
-                .hint("make the down undo every object the up creates or changes (indexes, constraints, function bodies, comments, defaults)")
-                .detail(diff),
-            );
-            return Walked {
-                report: PartReport::from_findings(
-                    Part::Reversibility,
-                    format!("stopped at migration {}", m.label()),
-                    failures,
-                    notes,
-                    started.elapsed(),
-                ),
-                database: None,
-            };
-        }
-        if let Err(e) = with_fixtures.up_to(&mut client, m.version) {
-            return fail(
-                Finding::new(format!(
-                    "migration {} (or its fixture) fails when applied again after its down: {e}",
-                    m.label()
-                ))
-                .at(Location::file(&m.up.path))
-                .hint("an up must run again after its down; a value the down cannot remove needs IF NOT EXISTS"),
-            );
-        }
-        before = match snapshot::take(&mut client, &exclude) {
-            Ok(s) => s,
-            Err(e) => return fail(Finding::new(format!("cannot read the catalog: {e}"))),
-        };
     }
-    drop(client);
-    let n = set.migrations.len();
-    let accepted = notes.len();
-    let summary = format!(
-        "{n} migration(s): each up, down, compare, up again{}",
-        if accepted > 0 {
-            format!(" ({accepted} declared difference(s) accepted)")
-        } else {
-            String::new()
+    let summary = match stopped {
+        Some(s) => s,
+        None => {
+            let n = set.migrations.len();
+            let accepted = notes.len();
+            let mut s = format!("{n} migration(s): each up, down, compare, up again");
+            if parts.len() > 1 {
+                s.push_str(&format!(" ({} databases in parallel)", parts.len()));
+            }
+            if accepted > 0 {
+                s.push_str(&format!(", {accepted} declared difference(s) accepted"));
+            }
+            s
         }
-    );
+    };
     let ok = failures.is_empty();
     Walked {
         report: PartReport::from_findings(
@@ -336,8 +326,139 @@ pub fn run(set: &MigrationSet, cluster: &Cluster) -> Walked {
             notes,
             started.elapsed(),
         ),
-        database: ok.then_some(db),
+        database: if ok { database } else { None },
     }
+}
+
+/// Walk migrations `a..b` of `set` on a new scratch database.
+fn walk(set: &MigrationSet, cluster: &Cluster, a: usize, b: usize) -> Segment {
+    let mut seg = Segment::default();
+    let stop = |mut seg: Segment, finding: Finding, summary: String| {
+        seg.failures.push(finding);
+        seg.stopped = Some(summary);
+        seg
+    };
+    let db = match scratch(cluster) {
+        Ok(db) => db,
+        Err(e) => {
+            let m = format!("cannot create a scratch database: {e}");
+            return stop(seg, Finding::new(m.clone()), m);
+        }
+    };
+    let mut client = match db.connect() {
+        Ok(c) => c,
+        Err(e) => {
+            let m = format!("cannot connect to the scratch database: {e}");
+            return stop(seg, Finding::new(m.clone()), m);
+        }
+    };
+    let plain = Migrator::new(set);
+    let with_fixtures = Migrator::new(set).with_fixtures(true);
+    if a > 0 {
+        // One transaction per migration, as the walk itself commits each one.
+        let last = &set.migrations[a - 1];
+        let chain = Migrator::new(set)
+            .with_fixtures(true)
+            .single_transaction(false);
+        if let Err(e) = chain.up_to(&mut client, last.version) {
+            let m = format!(
+                "the chain up to migration {} with fixtures does not apply: {e}",
+                last.label()
+            );
+            return stop(
+                seg,
+                Finding::new(m),
+                format!("stopped before {}", last.label()),
+            );
+        }
+    }
+    let snapshots = match Snapshotter::new(&mut client, &excluded()) {
+        Ok(s) => s,
+        Err(e) => {
+            let m = format!("cannot prepare the catalog query: {e}");
+            return stop(seg, Finding::new(m.clone()), m);
+        }
+    };
+    let mut before = match snapshots.take(&mut client) {
+        Ok(s) => s,
+        Err(e) => {
+            let m = format!("cannot read the catalog: {e}");
+            return stop(seg, Finding::new(m.clone()), m);
+        }
+    };
+    for i in a..b {
+        let m = &set.migrations[i];
+        let at = format!("stopped at migration {}", m.label());
+        let Some(down) = &m.down else {
+            let f = Finding::new(format!("migration {} has no down script", m.label()))
+                .at(Location::file(&m.up.path));
+            return stop(seg, f, at);
+        };
+        let (declared, malformed) = directives(down);
+        seg.failures.extend(malformed);
+        if let Err(e) = plain.up_to(&mut client, m.version) {
+            let f = Finding::new(format!(
+                "migration {} does not apply on top of the migrations before it (with their fixtures): {e}",
+                m.label()
+            ))
+            .at(Location::file(&m.up.path));
+            return stop(seg, f, at);
+        }
+        if let Err(e) = plain.down(&mut client, DownTarget::Newest) {
+            let f = Finding::new(format!("the down of migration {} fails: {e}", m.label()))
+                .at(Location::file(&down.path));
+            return stop(seg, f, at);
+        }
+        let after = match snapshots.take(&mut client) {
+            Ok(s) => s,
+            Err(e) => {
+                return stop(
+                    seg,
+                    Finding::new(format!("cannot read the catalog: {e}")),
+                    at,
+                );
+            }
+        };
+        let cmp = compare(&before, &after, &declared, &down.path);
+        seg.notes.extend(cmp.accepted);
+        seg.failures.extend(cmp.stale);
+        if !cmp.equal {
+            let previous = i.checked_sub(1).map(|p| &set.migrations[p]);
+            let diff = render(set, cluster, &db, previous, m, &before, &after);
+            let f = Finding::new(format!(
+                "the down of migration {} does not restore the schema: after {} then {}, the schema differs from before",
+                m.label(),
+                file_name(&m.up.path),
+                file_name(&down.path)
+            ))
+            .at(Location::file(&down.path))
+            .hint("make the down undo every object the up creates or changes (indexes, constraints, function bodies, comments, defaults)")
+            .detail(diff);
+            return stop(seg, f, at);
+        }
+        if let Err(e) = with_fixtures.up_to(&mut client, m.version) {
+            let f = Finding::new(format!(
+                "migration {} (or its fixture) fails when applied again after its down: {e}",
+                m.label()
+            ))
+            .at(Location::file(&m.up.path))
+            .hint("an up must run again after its down; a value the down cannot remove needs IF NOT EXISTS");
+            return stop(seg, f, at);
+        }
+        before = match snapshots.take(&mut client) {
+            Ok(s) => s,
+            Err(e) => {
+                return stop(
+                    seg,
+                    Finding::new(format!("cannot read the catalog: {e}")),
+                    at,
+                );
+            }
+        };
+    }
+    drop(client);
+    seg.database = Some(db);
+    seg
 }
 
 fn file_name(p: &Path) -> String {
@@ -373,6 +494,7 @@ fn render(
             let mut c = rebuilt.connect().map_err(|e| e.to_string())?;
             Migrator::new(set)
                 .with_fixtures(true)
+                .single_transaction(false)
                 .up_to(&mut c, p.version)
                 .map_err(|e| e.to_string())?;
         }
@@ -400,5 +522,16 @@ fn render(
                 &after_label,
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn segments_split_the_work_evenly() {
+        assert_eq!(super::bounds(300, 1), [(0, 300)]);
+        assert_eq!(super::bounds(300, 2), [(0, 212), (212, 300)]);
+        assert_eq!(super::bounds(3, 8), [(0, 2), (2, 3)]);
+        assert_eq!(super::bounds(0, 2), Vec::<(usize, usize)>::new());
     }
 }

@@ -253,3 +253,91 @@ fn a_down_runs_against_the_rows_of_earlier_fixtures() {
         "{report}"
     );
 }
+
+/// Migrations 3..=8 on top of BASE, each a table with a row; `bad` forgets to drop its index.
+fn six_more(bad: Option<u32>) -> tempfile::TempDir {
+    let dir = folder(BASE);
+    for v in 3..=8u32 {
+        let t = format!("t{v}");
+        let down = if Some(v) == bad {
+            format!("DROP INDEX {t}_idx;\n-- forgot: nothing; the table stays\n")
+        } else {
+            format!("DROP TABLE {t};\n")
+        };
+        write(
+            dir.path(),
+            &[
+                (
+                    &format!("{v:06}_{t}.up.sql"),
+                    &format!("CREATE TABLE {t} (id int);\nCREATE INDEX {t}_idx ON {t} (id);\n"),
+                ),
+                (&format!("{v:06}_{t}.down.sql"), &down),
+                (
+                    &format!("fixtures/{v:06}_{t}.sql"),
+                    &format!("INSERT INTO {t} VALUES (1);\n"),
+                ),
+            ],
+        );
+    }
+    dir
+}
+
+#[test]
+fn parallel_walkers_report_the_first_difference() {
+    use check::reversibility::run_with;
+    let set = |d: &tempfile::TempDir| migrate::MigrationSet::discover(d.path()).unwrap();
+    // 8 migrations in 2 walkers: 1..=6 and 7..=8.
+    let ok = six_more(None);
+    let walked = run_with(&set(&ok), cluster(), 2);
+    assert!(walked.report.failures.is_empty(), "{:?}", walked.report);
+    assert!(
+        walked.report.summary.contains("2 databases in parallel"),
+        "{}",
+        walked.report.summary
+    );
+    let db = walked.database.expect("the last walker's database");
+    let mut c = db.connect().unwrap();
+    let rows: i64 = c.query_one("SELECT count(*) FROM t8", &[]).unwrap().get(0);
+    assert_eq!(rows, 1);
+
+    for bad in [4, 7] {
+        let dir = six_more(Some(bad));
+        let walked = run_with(&set(&dir), cluster(), 2);
+        assert_eq!(walked.report.failures.len(), 1, "{:?}", walked.report);
+        assert!(
+            walked.report.failures[0]
+                .message
+                .contains(&format!("migration {bad}_t{bad} ")),
+            "{:?}",
+            walked.report
+        );
+        assert!(walked.database.is_none());
+    }
+    // Both walkers fail: the first one wins.
+    let dir = six_more(Some(4));
+    write(dir.path(), &[("000008_t8.down.sql", "SELECT 1;\n")]);
+    let walked = run_with(&set(&dir), cluster(), 2);
+    assert_eq!(walked.report.failures.len(), 1);
+    assert!(
+        walked.report.summary.contains("stopped at migration 4_t4"),
+        "{:?}",
+        walked.report
+    );
+}
+
+#[test]
+fn no_transaction_migrations_walk_like_the_others() {
+    let dir = base_with(&[
+        (
+            "000003_idx.up.sql",
+            "-- no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS users_email_idx ON users (email);\n",
+        ),
+        (
+            "000003_idx.down.sql",
+            "-- no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS users_email_idx;\n",
+        ),
+        ("fixtures/000003_idx.sql", "-- An index only.\n"),
+    ]);
+    let report = check(dir.path(), &[Part::Reversibility, Part::Lint, Part::Fixtures]);
+    assert!(report.passed(), "{report}");
+}

@@ -126,3 +126,20 @@ fn an_empty_fixture_needs_a_comment_saying_why() {
     let report = check(dir.path(), &[Part::Set]);
     assert!(report.passed(), "{report}");
 }
+
+#[test]
+fn a_layout_without_downs_or_fixtures_says_what_it_cannot_check() {
+    let dir = folder(&[("V1__users.sql", "CREATE TABLE users (id int);\n")]);
+    let report = check(dir.path(), &[]);
+    let text = report.to_string();
+    assert!(report.passed(), "not asked explicitly: {text}");
+    for part in [Part::Reversibility, Part::Fixtures, Part::Drift] {
+        assert!(
+            matches!(report.part(part).unwrap().status, Status::NotAvailable(_)),
+            "{text}"
+        );
+    }
+    assert!(text.contains("the refinery layout has no down migrations"), "{text}");
+    let report = check(dir.path(), &[Part::Reversibility]);
+    assert!(!report.passed(), "asked explicitly: {report}");
+}

@@ -114,14 +114,9 @@ impl<'a> Cur<'a> {
     /// A possibly qualified name.
     fn name(&mut self) -> Option<Name> {
         let mut parts = Vec::new();
-        loop {
-            match self.peek() {
-                Some(Tok::Word { text, .. }) => {
-                    parts.push(text.clone());
-                    self.i += 1;
-                }
-                _ => break,
-            }
+        while let Some(Tok::Word { text, .. }) = self.peek() {
+            parts.push(text.clone());
+            self.i += 1;
             if matches!(self.peek(), Some(Tok::Punct('.'))) {
                 self.i += 1;
             } else {
@@ -219,17 +214,16 @@ pub fn facts(tokens: &[Tok]) -> Vec<Fact> {
             for action in top_level_split(&tokens[c.i..]) {
                 alter_action(&table, action, &mut out);
             }
-        } else if c.eat("type") {
-            if let Some(ty) = c.name() {
-                if c.eat_seq(&["add", "value"]) {
-                    c.eat_seq(&["if", "not", "exists"]);
-                    if let Some(Tok::Str(value)) = c.peek() {
-                        out.push(Fact::AddEnumValue {
-                            ty,
-                            value: value.clone(),
-                        });
-                    }
-                }
+        } else if c.eat("type")
+            && let Some(ty) = c.name()
+            && c.eat_seq(&["add", "value"])
+        {
+            c.eat_seq(&["if", "not", "exists"]);
+            if let Some(Tok::Str(value)) = c.peek() {
+                out.push(Fact::AddEnumValue {
+                    ty,
+                    value: value.clone(),
+                });
             }
         }
     } else if c.eat("drop") {

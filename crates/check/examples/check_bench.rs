@@ -1,0 +1,252 @@
+//! Time `check` (every part but drift, as `cargo xtask check` runs them, a throwaway cluster
+//! started per run) on our migrations and on synthetic sets; print a Markdown section and,
+//! with `--write`, put it in BENCHMARKS.md under `## check` (replacing only that section).
+//!
+//! ```sh
+//! cargo run --release -p check --example check_bench -- --runs 3 --n 300 --write
+//! ```
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use check::{Options, Part, Report};
+
+const START: &str = "<!-- check bench: start -->";
+const END: &str = "<!-- check bench: end -->";
+
+struct Row {
+    set: String,
+    n: usize,
+    walkers: usize,
+    parts: Vec<(Part, Duration)>,
+    total: Duration,
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn measure(set: &str, dir: &Path, runs: usize, walkers: Option<usize>) -> Row {
+    let n = migrate::MigrationSet::discover(dir)
+        .unwrap()
+        .migrations
+        .len();
+    let parts = [Part::Set, Part::Lint, Part::Reversibility, Part::Fixtures];
+    let mut totals = Vec::new();
+    let mut per_part: Vec<Vec<Duration>> = vec![Vec::new(); parts.len()];
+    for _ in 0..runs {
+        let started = Instant::now();
+        let report: Report = match walkers {
+            None => check::run(&Options::new(dir).only(&parts)),
+            Some(w) => {
+                // The walk alone with a fixed number of walkers, on its own cluster.
+                let cluster = pgcluster::Cluster::temporary().unwrap();
+                let set = migrate::MigrationSet::discover(dir).unwrap();
+                let walked = check::reversibility::run_with(&set, &cluster, w);
+                Report {
+                    dir: dir.to_path_buf(),
+                    parts: vec![walked.report],
+                    explicit: true,
+                }
+            }
+        };
+        totals.push(started.elapsed());
+        assert!(report.passed(), "{report}");
+        for (k, p) in parts.iter().enumerate() {
+            if let Some(r) = report.part(*p) {
+                per_part[k].push(r.elapsed);
+            }
+        }
+    }
+    Row {
+        set: set.to_string(),
+        n,
+        walkers: walkers.unwrap_or_else(|| check::reversibility::default_segments(n)),
+        parts: parts
+            .iter()
+            .zip(per_part)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(p, v)| (*p, median(v)))
+            .collect(),
+        total: median(totals),
+    }
+}
+
+fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms >= 1000.0 {
+        format!("{:.2} s", ms / 1000.0)
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let pg = pgcluster::find_bindir(None)
+        .ok()
+        .and_then(|b| {
+            Command::new(b.join("postgres"))
+                .arg("--version")
+                .output()
+                .ok()
+        })
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores, {pg}")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let runs: usize = value("--runs").and_then(|v| v.parse().ok()).unwrap_or(3);
+    let ns: Vec<usize> = value("--n")
+        .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![30, 300]);
+    let write = args.iter().any(|a| a == "--write");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
+
+    let mut rows = vec![measure(
+        "ours (`migrations/`)",
+        &root.join("migrations"),
+        runs,
+        None,
+    )];
+    let work = tempfile::tempdir().unwrap();
+    for &n in &ns {
+        let dir = work.path().join(format!("n{n}"));
+        check::bench::synthetic_set(&dir, n).unwrap();
+        rows.push(measure("synthetic", &dir, runs, None));
+        if check::reversibility::default_segments(n) > 1 {
+            rows.push(measure(
+                "synthetic, reversibility alone, 1 walker",
+                &dir,
+                runs,
+                Some(1),
+            ));
+        }
+    }
+    // The whole command as CI runs it: the release binary, every part (drift included).
+    let binary = root.join("target/release/xtask");
+    let cli = if binary.is_file() {
+        let mut times = Vec::new();
+        let mut failed = None;
+        for _ in 0..runs {
+            let started = Instant::now();
+            let out = Command::new(&binary)
+                .arg("check")
+                .current_dir(&root)
+                .output()
+                .unwrap();
+            times.push(started.elapsed());
+            if !out.status.success() {
+                let text = String::from_utf8_lossy(&out.stdout);
+                failed = text
+                    .lines()
+                    .find(|l| l.contains("FAILED"))
+                    .map(str::to_string);
+            }
+        }
+        format!(
+            "\n`target/release/xtask check` on our migrations, every part including drift (`gen --check`, \
+             which skips its database work when its input hashes match), process start included: \
+             **{}** (median of {runs}){}.\n",
+            ms(median(times)),
+            match failed {
+                Some(line) => format!(
+                    "; it did not pass at the time: \"{}\"",
+                    line.split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .replace('`', "")
+                ),
+                None => String::new(),
+            }
+        )
+    } else {
+        "\n`cargo xtask check` as a process: not measured (build `cargo build --release -p xtask` first).\n"
+            .to_string()
+    };
+    let mut table = String::from(
+        "| set | migrations | walkers | set | lint | reversibility | fixtures | total |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for r in &rows {
+        let part = |p: Part| {
+            r.parts
+                .iter()
+                .find(|(q, _)| *q == p)
+                .map_or("-".to_string(), |(_, d)| ms(*d))
+        };
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.set,
+            r.n,
+            r.walkers,
+            part(Part::Set),
+            part(Part::Lint),
+            part(Part::Reversibility),
+            part(Part::Fixtures),
+            ms(r.total)
+        ));
+    }
+    let command = format!(
+        "cargo run --release -p check --example check_bench -- --runs {runs} --n {}{}",
+        ns.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        if write { " --write" } else { "" }
+    );
+    let section = format!(
+        "{START}\n## check\n\nProduced by `{command}`, on {}.\n\
+         Median wall time of {runs} run(s) of `check::run` with the parts `cargo xtask check` runs\n\
+         except drift (that is `gen --check`, measured with `gen`), in process, each run starting its\n\
+         own throwaway cluster (included in \"total\"). The synthetic sets are `bench::synth` plus a\n\
+         fixture per migration (`check::bench::synthetic_set`). Reversibility applies every\n\
+         migration, its down, and the migration again with its fixture, with two catalog\n\
+         snapshots per migration; \"walkers\" is the number of databases walking parallel\n\
+         segments of the chain (one per core, for 40+ migrations). Growth: each migration's\n\
+         engine calls cost about the same whatever N, but its two snapshots cost about as much\n\
+         as the schema is large, so the walk grows faster than linearly and tends to quadratic\n\
+         for large N (compare the synthetic rows).\n\n{table}{cli}{END}\n",
+        machine()
+    );
+    println!("{section}");
+    if write {
+        let path = root.join("BENCHMARKS.md");
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = match (old.find(START), old.find(END)) {
+            (Some(a), Some(b)) if a < b => {
+                format!(
+                    "{}{}{}",
+                    &old[..a],
+                    section,
+                    old[b + END.len()..].trim_start_matches('\n')
+                )
+            }
+            _ if old.is_empty() => format!("# Benchmarks\n\n{section}"),
+            _ => format!("{}\n\n{section}", old.trim_end()),
+        };
+        std::fs::write(&path, text).unwrap();
+        eprintln!("wrote {}", path.display());
+    }
+}
