@@ -338,6 +338,9 @@ fn no_transaction_migrations_walk_like_the_others() {
         ),
         ("fixtures/000003_idx.sql", "-- An index only.\n"),
     ]);
-    let report = check(dir.path(), &[Part::Reversibility, Part::Lint, Part::Fixtures]);
+    let report = check(
+        dir.path(),
+        &[Part::Reversibility, Part::Lint, Part::Fixtures],
+    );
     assert!(report.passed(), "{report}");
 }

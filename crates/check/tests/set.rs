@@ -139,7 +139,10 @@ fn a_layout_without_downs_or_fixtures_says_what_it_cannot_check() {
             "{text}"
         );
     }
-    assert!(text.contains("the refinery layout has no down migrations"), "{text}");
+    assert!(
+        text.contains("the refinery layout has no down migrations"),
+        "{text}"
+    );
     let report = check(dir.path(), &[Part::Reversibility]);
     assert!(!report.passed(), "asked explicitly: {report}");
 }
