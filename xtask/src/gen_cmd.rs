@@ -52,14 +52,19 @@ pub fn run(args: GenArgs) -> Result<ExitCode> {
     if args.timings {
         let t = &outcome.timings;
         eprintln!(
-            "timings: cluster {:.0} ms, migrate {:.0} ms, dump {:.0} ms, introspect {:.0} ms, generate {:.0} ms, total {:.0} ms{}",
+            "timings: cluster {:.0} ms, migrate {:.0} ms, dump {:.0} ms, introspect {:.0} ms, generate {:.0} ms, queries {:.0} ms, total {:.0} ms{}",
             t.cluster.as_secs_f64() * 1e3,
             t.migrate.as_secs_f64() * 1e3,
             t.dump.as_secs_f64() * 1e3,
             t.introspect.as_secs_f64() * 1e3,
             t.generate.as_secs_f64() * 1e3,
+            t.queries.as_secs_f64() * 1e3,
             t.total.as_secs_f64() * 1e3,
-            if outcome.skipped_database { " (inputs unchanged: no database work)" } else { "" }
+            if outcome.skipped_database {
+                " (inputs unchanged: no database work)"
+            } else {
+                ""
+            }
         );
     }
     let out = request.out_dir.display();
@@ -67,9 +72,7 @@ pub fn run(args: GenArgs) -> Result<ExitCode> {
         return Ok(match &outcome.diff {
             Some(diff) => {
                 println!("{diff}");
-                eprintln!(
-                    "error: {out} is stale: run `cargo xtask gen` and commit the result"
-                );
+                eprintln!("error: {out} is stale: run `cargo xtask gen` and commit the result");
                 ExitCode::from(1)
             }
             None => {

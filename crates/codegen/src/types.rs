@@ -30,7 +30,7 @@ use schema::model::{PgType, PgTypeKind};
 
 /// Why a type has no mapping: the type's SQL name and the override key to use.
 #[derive(Debug)]
-pub(crate) enum MapError {
+pub enum MapError {
     Unmapped {
         pg_type: String,
         key: String,
@@ -59,7 +59,7 @@ fn override_for(ty: &PgType, options: &Options) -> Result<Option<TokenStream>, M
 }
 
 /// The Rust type of a (non-null) value of `ty`.
-pub(crate) fn rust_type(ty: &PgType, options: &Options) -> Result<TokenStream, MapError> {
+pub fn rust_type(ty: &PgType, options: &Options) -> Result<TokenStream, MapError> {
     if let Some(t) = override_for(ty, options)? {
         return Ok(t);
     }

@@ -45,6 +45,15 @@ pub mod models {
     ));
 }
 
+/// Typed queries from `crates/db/queries/*.sql` (generated): the `Querier` trait, run on a
+/// `Session` (statements prepared once per connection), metered by `Metered`.
+pub mod queries {
+    include!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../generated/queries.rs"
+    ));
+}
+
 pub use constraints::{
     CheckConstraint, Constraint, ExcludeConstraint, ForeignKeyConstraint, TriggerConstraint,
     UniqueConstraint, UnknownConstraint,

@@ -6,6 +6,11 @@
 //! (`constraints.rs`, `enums.rs`, `models.rs`) into the output directory, or, in check mode,
 //! returns a unified diff instead of writing.
 //!
+//! With a queries folder ([`GenRequest::queries_dir`], by default `crates/db/queries` beside
+//! the migrations folder), the annotated SQL queries in it are prepared on the migrated
+//! database too and `queries.rs` is written (see the `queries` crate); it records its own
+//! hashes on its second line.
+//!
 //! No-op runs skip all database work: `dump.sql`'s second line records a hash of the inputs
 //! (migration versions, names and up SQL; the generator's own sources; the pg_dump version;
 //! the options) and a hash of the outputs (the dump and every generated file). When both match
@@ -57,6 +62,8 @@ pub enum Error {
     Schema(#[from] schema::Error),
     #[error(transparent)]
     Codegen(#[from] codegen::Error),
+    #[error(transparent)]
+    Queries(#[from] queries::Error),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -84,12 +91,22 @@ pub struct GenRequest {
     pub bindir: Option<PathBuf>,
     /// Code generation options (type overrides).
     pub options: Options,
+    /// Annotated SQL queries to type into `queries.rs`; `None`: no `queries.rs`.
+    pub queries_dir: Option<PathBuf>,
 }
 
 impl GenRequest {
+    /// A request with default options; `queries_dir` is `crates/db/queries` beside the
+    /// migrations folder (the workspace layout) when that folder exists.
     pub fn new(migrations_dir: impl Into<PathBuf>, out_dir: impl Into<PathBuf>) -> Self {
+        let migrations_dir: PathBuf = migrations_dir.into();
+        let queries_dir = migrations_dir
+            .parent()
+            .map(|root| root.join("crates/db/queries"))
+            .filter(|dir| dir.is_dir());
         GenRequest {
-            migrations_dir: migrations_dir.into(),
+            queries_dir,
+            migrations_dir,
             out_dir: out_dir.into(),
             database_url: None,
             check: false,
@@ -107,6 +124,8 @@ pub struct Timings {
     pub migrate: Duration,
     pub dump: Duration,
     pub introspect: Duration,
+    /// Preparing and describing the queries of `queries_dir`.
+    pub queries: Duration,
     pub generate: Duration,
     pub total: Duration,
 }
@@ -150,8 +169,21 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     let set = migrate::MigrationSet::discover(&request.migrations_dir)?;
     let bindir = pgcluster::find_bindir(request.bindir.as_deref())?;
     let inputs_hash = inputs_hash(&set, &bindir, &request.options)?;
+    let queries = match &request.queries_dir {
+        Some(dir) => Some(queries::GenStep::load(
+            dir,
+            request.migrations_dir.parent(),
+            &inputs_hash,
+        )?),
+        None => None,
+    };
 
-    if !request.force && recorded_hashes_match(&request.out_dir, &inputs_hash)? {
+    if !request.force
+        && recorded_hashes_match(&request.out_dir, &inputs_hash)?
+        && queries
+            .as_ref()
+            .is_none_or(|q| q.is_current(&request.out_dir))
+    {
         return Ok(GenOutcome {
             diff: None,
             written: Vec::new(),
@@ -167,7 +199,7 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     }
 
     let mut timings = Timings::default();
-    let (dump, model) = match &request.database_url {
+    let (dump, model, inferred) = match &request.database_url {
         None => {
             let t = Instant::now();
             let cluster = Cluster::temporary_with(&ClusterOptions {
@@ -182,6 +214,7 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
                 &mut client,
                 &cluster.url("gen"),
                 cluster.bindir(),
+                queries.as_ref(),
                 &mut timings,
             )?
         }
@@ -194,8 +227,14 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
                         source,
                     }
                 })?;
-            let result =
-                migrate_dump_introspect(&set, &mut client, &scratch.url, &bindir, &mut timings);
+            let result = migrate_dump_introspect(
+                &set,
+                &mut client,
+                &scratch.url,
+                &bindir,
+                queries.as_ref(),
+                &mut timings,
+            );
             drop(client);
             scratch.drop_database()?;
             result?
@@ -209,6 +248,11 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
         DUMP_FILE,
         format!("{DUMP_HEADER}\n{HASH_PREFIX}{inputs_hash} outputs {outputs}\n\n{dump}"),
     ));
+    // After the outputs hash: queries.rs records its own hashes.
+    if let (Some(step), Some(inferred)) = (&queries, &inferred) {
+        let options = queries::Options::with_codegen(&request.options);
+        files.push(step.file(inferred, &model, &options)?);
+    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let (diff, written) = if request.check {
         let diff = codegen::check(&files, &request.out_dir).map_err(|source| Error::Io {
@@ -245,8 +289,13 @@ fn migrate_dump_introspect(
     client: &mut postgres::Client,
     url: &str,
     bindir: &Path,
+    queries: Option<&queries::GenStep>,
     timings: &mut Timings,
-) -> Result<(String, schema::SchemaModel)> {
+) -> Result<(
+    String,
+    schema::SchemaModel,
+    Option<Vec<queries::infer::InferredQuery>>,
+)> {
     let t = Instant::now();
     migrate::Migrator::new(set).up(client)?;
     timings.migrate = t.elapsed();
@@ -263,7 +312,10 @@ fn migrate_dump_introspect(
         },
     )?;
     timings.introspect = t.elapsed();
-    Ok((dump, model))
+    let t = Instant::now();
+    let inferred = queries.map(|q| q.infer(client)).transpose()?;
+    timings.queries = t.elapsed();
+    Ok((dump, model, inferred))
 }
 
 fn hex(digest: impl AsRef<[u8]>) -> String {

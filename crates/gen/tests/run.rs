@@ -22,7 +22,13 @@ fn writes_then_skips_then_detects_drift_without_writing() {
     written.sort();
     assert_eq!(
         written,
-        ["constraints.rs", "dump.sql", "enums.rs", "models.rs"]
+        [
+            "constraints.rs",
+            "dump.sql",
+            "enums.rs",
+            "models.rs",
+            "queries.rs"
+        ]
     );
     for name in &written {
         let text = std::fs::read_to_string(out.path().join(name)).unwrap();

@@ -1,0 +1,18 @@
+-- AI spend: the daily rollup per (user, attributed group, UTC day).
+
+-- Add spend to the rollup of the UTC day of `at` (now when NULL), in the caller's
+-- transaction; returns that day's new total for the user and group.
+-- name: RecordAiSpend :one
+INSERT INTO user_ai_daily_spend (user_id, group_id, day, spend_micros)
+VALUES (@user_id, @group_id, (COALESCE(sqlc.narg(at), now()) AT TIME ZONE 'UTC')::date, @spend_micros)
+ON CONFLICT (user_id, group_id, day) DO UPDATE
+SET spend_micros = user_ai_daily_spend.spend_micros + excluded.spend_micros
+RETURNING spend_micros;
+
+-- A user's rollup rows between two UTC days (inclusive).
+-- name: ListUserAiDailySpend :many
+SELECT *
+FROM user_ai_daily_spend
+WHERE user_id = @user_id
+    AND day BETWEEN @first_day AND @last_day
+ORDER BY day, group_id;

@@ -1,0 +1,163 @@
+//! Generation errors name the file, the line, the query and the cause: statements that do
+//! not prepare, types without a Rust mapping, commands that do not fit the statement,
+//! unusable column names, annotation problems; and `GenStep` reports them before touching
+//! a database.
+
+mod common;
+
+use common::*;
+use queries::annotate::SourceFile;
+
+fn generate(sql: &str) -> Result<String, queries::Error> {
+    let db = fixture_db();
+    let mut client = db.connect().unwrap();
+    let model = model_of(&mut client);
+    queries::generate_str(sql, &mut client, &model)
+}
+
+fn error(sql: &str) -> String {
+    generate(sql).unwrap_err().to_string()
+}
+
+#[test]
+fn a_statement_that_does_not_prepare_names_file_line_query_and_message() {
+    let sql = "-- name: Fine :one\nSELECT 1;\n\n-- name: Broken :many\nSELECT id,\n    nope\nFROM parent;\n";
+    let err = generate(sql).unwrap_err();
+    match &err {
+        queries::Error::Prepare {
+            file, line, name, ..
+        } => assert_eq!(
+            (file.as_str(), *line, name.as_str()),
+            ("queries.sql", 6, "Broken")
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "queries.sql:6: query `Broken` does not prepare: ERROR 42703: column \"nope\" does not exist\n\
+         HINT: Perhaps you meant to reference the column \"parent.note\"."
+    );
+    let err = error("-- name: NoTable :exec\nDELETE FROM nowhere WHERE id = @id");
+    assert!(
+        err.starts_with("queries.sql:2: query `NoTable` does not prepare: ERROR 42P01: relation \"nowhere\" does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unmapped_types_name_the_column_or_parameter_and_the_override_key() {
+    let err = error("-- name: Pairs :one\nSELECT ROW(1, 'a')::pair AS p, 1 AS x;");
+    assert_eq!(
+        err,
+        "queries.sql:1: query `Pairs`: column 1 (`p`) has type pair, which has no Rust mapping; \
+         map it with a type override, e.g. \"pair\" => \"my_crate::MyType\""
+    );
+    let err = error("-- name: Ranges :many\nSELECT id FROM parent WHERE id <@ @r::int4range;");
+    assert!(
+        err.starts_with("queries.sql:1: query `Ranges`: parameter `r` has type int4range"),
+        "{err}"
+    );
+
+    // The override the message suggests maps it.
+    let db = fixture_db();
+    let mut client = db.connect().unwrap();
+    let model = model_of(&mut client);
+    let mut options = queries::Options::default();
+    options
+        .codegen
+        .type_overrides
+        .insert("pair".to_owned(), "crate::Pair".to_owned());
+    let file = SourceFile {
+        display: "q.sql".to_owned(),
+        text: "-- name: Pairs :one\nSELECT ROW(1, 'a')::pair AS p, 1 AS x;".to_owned(),
+    };
+    let code = queries::generate(&[file], &mut client, &model, &options).unwrap();
+    assert!(code.contains("pub p: Option<crate::Pair>,"), "{code}");
+}
+
+#[test]
+fn commands_and_columns_that_do_not_fit() {
+    assert_eq!(
+        error("-- name: NoRows :one\nUPDATE parent SET note = NULL"),
+        "queries.sql:1: query `NoRows`: :one returns rows, but the statement returns no columns; use :exec or :execrows (or add RETURNING)"
+    );
+    assert_eq!(
+        error(
+            "-- name: Twice :many\nSELECT p.id, c.id FROM parent p JOIN child c ON c.parent_id = p.id"
+        ),
+        "queries.sql:1: query `Twice`: columns `id` and `id` both make the field `id`; alias one of them"
+    );
+    assert_eq!(
+        error("-- name: Unnamed :one\nSELECT 1, 2"),
+        "queries.sql:1: query `Unnamed`: column 1 has no name; give it an alias (`... AS name`)"
+    );
+    // A single unnamed column needs no name.
+    assert!(generate("-- name: Single :one\nSELECT 1 + 1").is_ok());
+}
+
+#[test]
+fn annotation_errors_come_first_and_all_together() {
+    let err =
+        error("SELECT 1;\n-- name: A :uno\nSELECT 1;\n-- name: B :one\nSELECT 1; SELECT 2;\n");
+    assert_eq!(
+        err,
+        "queries.sql:1: SQL outside any query: every statement needs a `-- name: Name :command` line above it\n\
+         queries.sql:2: unknown command `:uno` for query `A`; expected one of :one, :opt, :many, :exec, :execrows\n\
+         queries.sql:5: unannotated statement after query `B`: each statement needs its own `-- name: Name :command` line"
+    );
+}
+
+#[test]
+fn gen_step_parses_before_any_database_work_and_tracks_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.sql"), "-- name: A :one\nSELECT 1;\n").unwrap();
+    std::fs::write(dir.path().join("b.sql"), "-- name: A :one\nSELECT 2;\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not SQL").unwrap();
+    let err = queries::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "b.sql:1: duplicate query name `A` (first defined at a.sql:1)"
+    );
+
+    std::fs::write(
+        dir.path().join("b.sql"),
+        "-- name: B :one\nSELECT 2 AS two;\n",
+    )
+    .unwrap();
+    let step = queries::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap();
+    assert_eq!(step.queries().len(), 2);
+    let out = tempfile::tempdir().unwrap();
+    assert!(!step.is_current(out.path()));
+
+    let db = fixture_db();
+    let mut client = db.connect().unwrap();
+    let model = model_of(&mut client);
+    let inferred = step.infer(&mut client).unwrap();
+    let file = step
+        .file(&inferred, &model, &queries::Options::default())
+        .unwrap();
+    codegen::write(std::slice::from_ref(&file), out.path()).unwrap();
+    assert!(step.is_current(out.path()));
+    assert!(
+        file.contents
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("// gen-hash: inputs ")
+    );
+
+    // Another schema, another query text, or a hand edit: no longer current.
+    let other = queries::GenStep::load(dir.path(), Some(dir.path()), "other schema").unwrap();
+    assert!(!other.is_current(out.path()));
+    std::fs::write(
+        dir.path().join("b.sql"),
+        "-- name: B :one\nSELECT 3 AS two;\n",
+    )
+    .unwrap();
+    let edited = queries::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap();
+    assert!(!edited.is_current(out.path()));
+    let path = out.path().join(queries::FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("SELECT 2", "SELECT 9")).unwrap();
+    assert!(!step.is_current(out.path()));
+}
