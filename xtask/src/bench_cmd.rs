@@ -13,7 +13,7 @@ use crate::database::workspace_root;
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Migration-set sizes to measure.
-    #[arg(long, value_delimiter = ',', default_values_t = [30usize, 300])]
+    #[arg(long, value_delimiter = ',', default_values_t = [30usize, 300, 1000])]
     n: Vec<usize>,
     /// Runs per figure (the median is reported).
     #[arg(long, default_value_t = 5)]
@@ -53,11 +53,11 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             ExitCode::from(1)
         });
     }
+    let root = workspace_root();
     let work = std::env::temp_dir().join(format!("xtask-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let machine = machine();
     eprintln!("bench: {machine}");
-    let root = workspace_root();
     let mut peers = Vec::new();
     let mut missing = Vec::new();
     for peer in [Peer::Sqlx, Peer::Refinery, Peer::RefineryGrouped] {
@@ -80,10 +80,38 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         &peers,
         std::env::current_exe().ok().as_deref(),
     )?;
-    let clone_n = args.n.iter().copied().max().unwrap_or(300);
+    let growth = bench::growth(&rows);
+    let clone_n = args
+        .n
+        .iter()
+        .copied()
+        .filter(|n| *n <= 300)
+        .max()
+        .unwrap_or(300);
     rows.extend(bench::clone_figures(clone_n, args.clones, &work)?);
+    let exe = std::env::current_exe()?;
+    rows.extend(bench::gen_figures(
+        &exe,
+        &root.join("migrations"),
+        Some(&root.join("crates/db/queries")),
+        args.runs,
+        &work,
+    )?);
+    let memory_n = args.n.iter().copied().max().unwrap_or(1000);
+    let memory = bench::memory_figures(&exe, memory_n, &work)?;
     let _ = std::fs::remove_dir_all(&work);
     let mut table = bench::markdown(&rows);
+    table.push_str("\nGrowth with N (from the smallest to the largest N measured):\n\n");
+    table.push_str(&growth);
+    table.push_str("\nPeak resident memory (GNU time, release binary):\n\n");
+    for (what, kib) in &memory {
+        match kib {
+            Some(k) => table.push_str(&format!("- {what}: {:.1} MiB\n", *k as f64 / 1024.0)),
+            None => table.push_str(&format!(
+                "- {what}: not measured (GNU time not installed)\n"
+            )),
+        }
+    }
     for m in &missing {
         table.push_str(&format!("\nNot measured: {m}.\n"));
     }

@@ -27,6 +27,10 @@ pub struct GenArgs {
     /// Output folder for dump.sql and the generated Rust.
     #[arg(long, default_value = "generated")]
     out: PathBuf,
+    /// Folder of annotated queries (`-- name: X :one`) to generate `queries.rs` from. Default:
+    /// `crates/db/queries` beside the migrations folder, when it exists.
+    #[arg(long)]
+    queries: Option<PathBuf>,
     /// Print where the time went.
     #[arg(long)]
     timings: bool,
@@ -45,6 +49,9 @@ pub fn run(args: GenArgs) -> Result<ExitCode> {
     request.database_url = args.database_url.clone();
     request.check = args.check;
     request.force = args.force;
+    if let Some(q) = &args.queries {
+        request.queries_dir = Some(resolve(q));
+    }
     let outcome = generate::run(&request)?;
     for w in &outcome.warnings {
         eprintln!("warning: {w}");

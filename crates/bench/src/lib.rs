@@ -309,3 +309,166 @@ pub fn markdown(rows: &[Row]) -> String {
     }
     s
 }
+
+/// `cargo xtask gen` as a user runs it (the release binary `cli`), on the schema of
+/// `migrations` (with its queries, if any, in `queries`): end to end with a throwaway cluster,
+/// on an already running server (no cluster start), and the no-op run.
+pub fn gen_figures(
+    cli: &Path,
+    migrations: &Path,
+    queries: Option<&Path>,
+    runs: usize,
+    work: &Path,
+) -> Result<Vec<Row>, Error> {
+    let out = work.join("gen-out");
+    let server = Cluster::temporary()?;
+    let url = server.url("postgres");
+    let gen_cmd = |extra: &[&str]| -> Result<Duration, Error> {
+        let mut c = Command::new(cli);
+        c.args(["gen", "--dir"])
+            .arg(migrations)
+            .arg("--out")
+            .arg(&out);
+        if let Some(q) = queries {
+            c.arg("--queries").arg(q);
+        }
+        c.args(extra);
+        let t = Instant::now();
+        let o = c.output()?;
+        let took = t.elapsed();
+        if !o.status.success() {
+            return Err(Error::Tool {
+                tool: "cargo xtask gen".into(),
+                stderr: String::from_utf8_lossy(&o.stderr).into(),
+            });
+        }
+        Ok(took)
+    };
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out)?;
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    let mut noop = Vec::new();
+    for _ in 0..runs {
+        cold.push(gen_cmd(&["--force"])?);
+        warm.push(gen_cmd(&["--force", "--database-url", &url])?);
+        noop.push(gen_cmd(&[])?);
+    }
+    let n = MigrationSet::discover(migrations)?.migrations.len();
+    let row = |what: &str, samples: Vec<Duration>| Row {
+        n,
+        what: what.into(),
+        median: median(&samples),
+        ratio: None,
+        samples,
+    };
+    Ok(vec![
+        row("gen end to end, throwaway cluster started", cold),
+        row("gen end to end, running server (--database-url)", warm),
+        row("gen no-op (inputs unchanged)", noop),
+    ])
+}
+
+/// Peak resident memory (KiB) of a command, from GNU time (`/usr/bin/time -f %M`); `None`
+/// when GNU time is not installed.
+pub fn peak_rss_kib(cmd: &Command) -> Result<Option<u64>, Error> {
+    let time = Path::new("/usr/bin/time");
+    if !time.is_file() {
+        return Ok(None);
+    }
+    let mut wrapped = Command::new(time);
+    wrapped
+        .args(["-f", "PEAK_RSS_KIB=%M"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            wrapped.env(k, v);
+        }
+    }
+    let o = wrapped.output()?;
+    if !o.status.success() {
+        return Err(Error::Tool {
+            tool: format!("{:?}", cmd.get_program()),
+            stderr: String::from_utf8_lossy(&o.stderr).into(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .find_map(|l| l.strip_prefix("PEAK_RSS_KIB="))
+        .and_then(|v| v.trim().parse().ok()))
+}
+
+/// Peak RSS of `migrate` (a synthetic set of `n` on a fresh database) and `gen` on it.
+pub fn memory_figures(
+    cli: &Path,
+    n: usize,
+    work: &Path,
+) -> Result<Vec<(String, Option<u64>)>, Error> {
+    let dir = work.join(format!("synthetic_{n}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    synth::write_set(&dir, n)?;
+    let cluster = Cluster::temporary()?;
+    cluster.create_database("mem")?;
+    let mut migrate = Command::new(cli);
+    migrate
+        .args(["migrate", "--database-url", &cluster.url("mem"), "--dir"])
+        .arg(&dir);
+    let out = work.join("gen-mem");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out)?;
+    let mut gen_cmd = Command::new(cli);
+    gen_cmd
+        .args([
+            "gen",
+            "--force",
+            "--database-url",
+            &cluster.url("postgres"),
+            "--dir",
+        ])
+        .arg(&dir)
+        .arg("--out")
+        .arg(&out);
+    Ok(vec![
+        (format!("`migrate` up, N = {n}"), peak_rss_kib(&migrate)?),
+        (format!("`gen`, N = {n}"), peak_rss_kib(&gen_cmd)?),
+    ])
+}
+
+/// How each measure grows with N: for every `what` measured at several N, the time ratio
+/// between the largest and smallest N against the ratio of the Ns, with a verdict.
+pub fn growth(rows: &[Row]) -> String {
+    let mut whats: Vec<&str> = Vec::new();
+    for r in rows {
+        if !whats.contains(&r.what.as_str()) {
+            whats.push(&r.what);
+        }
+    }
+    let mut out = String::new();
+    for what in whats {
+        let mut pts: Vec<&Row> = rows.iter().filter(|r| r.what == what).collect();
+        if pts.len() < 2 {
+            continue;
+        }
+        pts.sort_by_key(|r| r.n);
+        let (a, b) = (pts[0], pts[pts.len() - 1]);
+        let n_ratio = b.n as f64 / a.n as f64;
+        let t_ratio = b.median.as_secs_f64() / a.median.as_secs_f64().max(1e-9);
+        // Exponent k in t ~ N^k.
+        let k = t_ratio.ln() / n_ratio.ln();
+        let verdict = if k < 0.8 {
+            "sub-linear (fixed costs dominate at small N)"
+        } else if k <= 1.2 {
+            "linear"
+        } else if k <= 1.6 {
+            "worse than linear"
+        } else {
+            "about quadratic or worse"
+        };
+        out.push_str(&format!(
+            "- {what}: N {}→{} (×{n_ratio:.0}) takes ×{t_ratio:.1} the time, t ~ N^{k:.2}: {verdict}\n",
+            a.n, b.n
+        ));
+    }
+    out
+}
