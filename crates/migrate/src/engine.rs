@@ -125,6 +125,21 @@ impl<'a> Migrator<'a> {
                 pending[i..end].chunks(1).collect()
             };
             for group in groups {
+                // One transaction per migration, no fixture: open and commit it in-band.
+                if let [m] = group
+                    && !self.single_transaction
+                    && !self.fixtures
+                {
+                    let duration = self.apply_one_fused(c, m, pending, &done)?;
+                    done.push(Applied {
+                        version: m.version,
+                        name: m.name.clone(),
+                        path: m.up.path.clone(),
+                        no_transaction: false,
+                        duration,
+                    });
+                    continue;
+                }
                 let mut tx = c
                     .transaction()
                     .map_err(|e| Error::db("cannot begin a transaction", e))?;
@@ -166,35 +181,11 @@ impl<'a> Migrator<'a> {
                 .map(|m| to_refinery(m))
                 .collect::<Result<Vec<_>>>()?;
             let mut bridge = Bridge::new(tx, &refinery_migrations);
-            let result = Runner::new(&refinery_migrations)
-                .set_grouped(true)
-                .set_abort_divergent(false)
-                .set_abort_missing(false)
-                .set_target(Target::Latest)
-                .run(&mut bridge);
+            let result = run_refinery(&refinery_migrations, &mut bridge);
             let failed = bridge.failed_migration;
             let batch_timings = std::mem::take(&mut bridge.timings);
-            if let Ok(report) = &result
-                && report.applied_migrations().len() != batch.len()
-            {
-                return Err(Error::History(format!(
-                    "refinery applied {} of the {} migrations handed to it; nothing was committed",
-                    report.applied_migrations().len(),
-                    batch.len()
-                )));
-            }
-            if let Err(err) = result {
-                let Some(idx) = failed else {
-                    return Err(Error::Refinery(err));
-                };
-                let m = batch[idx];
-                let pg = source_pg_error(&err);
-                let failure = match pg {
-                    Some(pg) => pgerror::locate(pg, &m.up.path, &checksum::normalise(&m.up.sql), 0),
-                    None => plain_failure(&m.up, err.to_string()),
-                };
-                return Err(self.failed(m, failure, run, done));
-            }
+            let prefixes = std::mem::take(&mut bridge.prefixes);
+            self.check_batch(result, failed, batch, &prefixes, run, done)?;
             for (m, mut took) in batch.iter().zip(batch_timings) {
                 if self.fixtures
                     && let Some(fixture) = &m.fixture
@@ -207,6 +198,73 @@ impl<'a> Migrator<'a> {
             }
         }
         Ok(timings)
+    }
+
+    /// One migration in its own transaction, `BEGIN` and `COMMIT` sent with its statements.
+    fn apply_one_fused(
+        &self,
+        c: &mut Client,
+        m: &Migration,
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Result<Duration> {
+        let refinery_migrations = [to_refinery(m)?];
+        let mut bridge = Bridge::new(c, &refinery_migrations).owning_transaction();
+        let result = run_refinery(&refinery_migrations, &mut bridge);
+        let (failed, open) = (bridge.failed_migration, bridge.open);
+        let took = bridge.timings.iter().sum();
+        let prefixes = std::mem::take(&mut bridge.prefixes);
+        if open {
+            // Whatever failed, the in-band transaction must not stay open.
+            let _ = c.batch_execute("ROLLBACK");
+        }
+        self.check_batch(result, failed, &[m], &prefixes, run, done)?;
+        if open {
+            return Err(Error::History(format!(
+                "migration {} was applied but its transaction did not commit; it was rolled back",
+                m.label()
+            )));
+        }
+        Ok(took)
+    }
+
+    /// Turn refinery's verdict on `batch` into ours, locating a failing migration's error.
+    fn check_batch(
+        &self,
+        result: std::result::Result<refinery::Report, refinery::Error>,
+        failed: Option<usize>,
+        batch: &[&Migration],
+        prefixes: &[usize],
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Result<()> {
+        match result {
+            Ok(report) if report.applied_migrations().len() != batch.len() => {
+                Err(Error::History(format!(
+                    "refinery applied {} of the {} migrations handed to it; nothing was committed",
+                    report.applied_migrations().len(),
+                    batch.len()
+                )))
+            }
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let Some(idx) = failed else {
+                    return Err(Error::Refinery(err));
+                };
+                let m = batch[idx];
+                let failure = match source_pg_error(&err) {
+                    Some(pg) => pgerror::locate_prefixed(
+                        pg,
+                        &m.up.path,
+                        &checksum::normalise(&m.up.sql),
+                        0,
+                        prefixes.get(idx).copied().unwrap_or(0),
+                    ),
+                    None => plain_failure(&m.up, err.to_string()),
+                };
+                Err(self.failed(m, failure, run, done))
+            }
+        }
     }
 
     fn apply_no_transaction(
@@ -297,6 +355,19 @@ fn earlier(done: &[Applied]) -> String {
                 .join(", ")
         )
     }
+}
+
+/// refinery applies `migrations` through `bridge`; the engine has already verified the history.
+fn run_refinery(
+    migrations: &[refinery::Migration],
+    bridge: &mut impl refinery::Migrate,
+) -> std::result::Result<refinery::Report, refinery::Error> {
+    Runner::new(migrations)
+        .set_grouped(true)
+        .set_abort_divergent(false)
+        .set_abort_missing(false)
+        .set_target(Target::Latest)
+        .run(bridge)
 }
 
 fn source_pg_error(err: &refinery::Error) -> Option<&postgres::Error> {

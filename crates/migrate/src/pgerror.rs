@@ -40,6 +40,17 @@ pub(crate) fn locate(
     file_text: &str,
     char_offset: usize,
 ) -> SqlFailure {
+    locate_prefixed(err, path, file_text, char_offset, 0)
+}
+
+/// As [`locate`], when `prefix_chars` characters were sent before the script's text.
+pub(crate) fn locate_prefixed(
+    err: &postgres::Error,
+    path: &Path,
+    file_text: &str,
+    char_offset: usize,
+    prefix_chars: usize,
+) -> SqlFailure {
     let Some(db) = err.as_db_error() else {
         return SqlFailure {
             path: path.to_path_buf(),
@@ -56,8 +67,8 @@ pub(crate) fn locate(
         };
     };
     let (line, column, source_line) = match db.position() {
-        Some(ErrorPosition::Original(pos)) => {
-            let (l, c, text) = line_col(file_text, char_offset + *pos as usize);
+        Some(ErrorPosition::Original(pos)) if *pos as usize > prefix_chars => {
+            let (l, c, text) = line_col(file_text, char_offset + *pos as usize - prefix_chars);
             (Some(l), Some(c), Some(text))
         }
         _ => (None, None, None),

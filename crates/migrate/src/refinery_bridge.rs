@@ -12,7 +12,7 @@
 //! session) and its read of the applied migrations (reported as none, so refinery applies the
 //! whole batch; the engine then checks that it did).
 
-use postgres::Transaction as PgTransaction;
+use postgres::GenericClient;
 use refinery::Migration as RefineryMigration;
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
 
@@ -37,68 +37,125 @@ pub(crate) fn to_refinery(m: &Migration) -> Result<RefineryMigration> {
     Ok(r)
 }
 
-/// The wrapper refinery drives.
-pub(crate) struct Bridge<'t, 'c> {
-    tx: &'t mut PgTransaction<'c>,
+/// Prepended to the first migration's SQL when the bridge owns its transaction.
+pub(crate) const BEGIN_PREFIX: &str = "BEGIN;";
+
+/// The wrapper refinery drives, over our transaction or, in per-migration mode, over a
+/// client whose transaction the bridge opens and commits itself: `BEGIN;` travels with the
+/// migration's SQL and `COMMIT` with refinery's history insert, saving two round trips per
+/// migration while keeping the SQL and its history row in one transaction.
+pub(crate) struct Bridge<'t, C: GenericClient> {
+    tx: &'t mut C,
+    /// Open and commit the transaction in-band (see the type docs).
+    owns_transaction: bool,
+    /// `BEGIN` was sent and no `COMMIT` succeeded yet: the caller must roll back on error.
+    pub open: bool,
     /// SQL texts of the migrations handed to refinery, in order.
     expected: Vec<String>,
     /// Index (into `expected`) of the migration whose SQL failed.
     pub failed_migration: Option<usize>,
     /// Time each migration's SQL took, by index into `expected`.
     pub timings: Vec<std::time::Duration>,
+    /// Characters sent in front of each migration's SQL (`BEGIN;`, the previous history insert).
+    pub prefixes: Vec<usize>,
+    /// A history insert waiting to travel with the next migration.
+    held_insert: Option<String>,
 }
 
-impl<'t, 'c> Bridge<'t, 'c> {
-    pub(crate) fn new(tx: &'t mut PgTransaction<'c>, migrations: &[RefineryMigration]) -> Self {
+impl<'t, C: GenericClient> Bridge<'t, C> {
+    pub(crate) fn new(tx: &'t mut C, migrations: &[RefineryMigration]) -> Self {
         Bridge {
             tx,
+            owns_transaction: false,
+            open: false,
             expected: migrations
                 .iter()
                 .map(|m| m.sql().unwrap_or_default().to_string())
                 .collect(),
             failed_migration: None,
             timings: vec![std::time::Duration::ZERO; migrations.len()],
+            prefixes: vec![0; migrations.len()],
+            held_insert: None,
         }
+    }
+
+    /// The bridge opens the transaction with the first migration and commits it with the last
+    /// history insert (`tx` must be a client outside any transaction).
+    pub(crate) fn owning_transaction(mut self) -> Self {
+        self.owns_transaction = true;
+        self
     }
 }
 
-impl Transaction for Bridge<'_, '_> {
+impl<C: GenericClient> Transaction for Bridge<'_, C> {
     type Error = postgres::Error;
 
+    /// refinery hands over `[sql_1, insert_1, sql_2, insert_2, ...]`. Each history insert is
+    /// held back and sent in front of the next migration's SQL (the last one alone, or with
+    /// `COMMIT` when the bridge owns the transaction): one round trip per migration instead
+    /// of two. [`Bridge::prefixes`] records how many characters went in front of each
+    /// migration's SQL, so error positions still map into the file.
     fn execute<'a, T: Iterator<Item = &'a str>>(
         &mut self,
         queries: T,
     ) -> std::result::Result<usize, Self::Error> {
         let mut count = 0;
         for q in queries {
+            count += 1;
             if q.trim_start().starts_with(&format!(
                 "CREATE TABLE IF NOT EXISTS {}",
                 history::HISTORY_TABLE
             )) {
-                count += 1;
                 continue;
             }
+            let Some(index) = self.expected.iter().position(|s| s == q) else {
+                // A history insert: send it with the next migration, or at the end.
+                if let Some(held) = self.held_insert.replace(q.to_string()) {
+                    self.tx.batch_execute(&held)?;
+                }
+                continue;
+            };
+            let mut prefix = String::new();
+            if self.owns_transaction && !self.open {
+                prefix.push_str(BEGIN_PREFIX);
+            }
+            if let Some(held) = self.held_insert.take() {
+                prefix.push_str(&held);
+                prefix.push_str(";\n");
+            }
+            self.prefixes[index] = prefix.chars().count();
             let started = std::time::Instant::now();
-            let result = self.tx.batch_execute(q);
-            let index = self.expected.iter().position(|s| s == q);
-            if let Some(i) = index {
-                self.timings[i] += started.elapsed();
+            let result = if prefix.is_empty() {
+                self.tx.batch_execute(q)
+            } else {
+                self.tx.batch_execute(&format!("{prefix}{q}"))
+            };
+            self.timings[index] += started.elapsed();
+            if self.owns_transaction {
+                self.open = true;
             }
             if let Err(e) = result {
-                self.failed_migration = index;
+                self.failed_migration = Some(index);
                 return Err(e);
             }
-            count += 1;
+        }
+        if let Some(held) = self.held_insert.take() {
+            if self.owns_transaction && self.open {
+                self.tx.batch_execute(&format!("{held};\nCOMMIT"))?;
+                self.open = false;
+            } else {
+                self.tx.batch_execute(&held)?;
+            }
         }
         Ok(count)
     }
 }
 
-impl Query<Vec<RefineryMigration>> for Bridge<'_, '_> {
+impl<C: GenericClient> Query<Vec<RefineryMigration>> for Bridge<'_, C> {
     fn query(&mut self, _query: &str) -> std::result::Result<Vec<RefineryMigration>, Self::Error> {
         // See the module docs: the engine verified the history and chose the batch.
         Ok(Vec::new())
     }
 }
 
-impl Migrate for Bridge<'_, '_> {}
+impl<C: GenericClient> Migrate for Bridge<'_, C> {}

@@ -89,6 +89,17 @@ fn a_failure_in_per_migration_mode_keeps_the_earlier_ones() {
             .contains("Applied and committed earlier in this run: 1, 2."),
         "{err}"
     );
+    // The error position is mapped into the file although `BEGIN;` travelled with the SQL.
+    let Error::MigrationFailed { failure, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!((failure.line, failure.column), (Some(4), Some(19)));
+    // The in-band transaction was rolled back: the connection is usable and outside a transaction.
+    let in_tx: bool = c
+        .query_one("SELECT txid_current_if_assigned() IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(!in_tx);
     assert_eq!(history(&mut c), [1, 2]);
     let cols: i64 = c
         .query_one(
