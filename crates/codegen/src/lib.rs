@@ -132,8 +132,9 @@ pub fn render(file: &str, tokens: TokenStream) -> Result<String, Error> {
 }
 
 /// A blank line between top-level items (prettyplease puts none). Only column-0 lines are
-/// looked at; string literals never hold raw newlines in `quote`d code.
-fn separate_items(formatted: &str) -> String {
+/// looked at; string literals never hold raw newlines in `quote`d code, and a `///` line is
+/// never the end of an item (a doc line ending in `;`, code in an example, is not taken for one).
+pub fn separate_items(formatted: &str) -> String {
     let mut out = String::with_capacity(formatted.len() + formatted.len() / 20);
     let mut previous_closed_item = false;
     for line in formatted.lines() {
@@ -143,8 +144,10 @@ fn separate_items(formatted: &str) -> String {
         }
         out.push_str(line);
         out.push('\n');
-        previous_closed_item =
-            line == "}" || (line.ends_with(';') && !line.starts_with(' ')) || line.ends_with("{}");
+        previous_closed_item = !line.starts_with("//")
+            && (line == "}"
+                || (line.ends_with(';') && !line.starts_with(' '))
+                || line.ends_with("{}"));
     }
     out
 }

@@ -143,29 +143,8 @@ pub fn render(
     Ok(format!(
         "{}\n\n{}",
         codegen::HEADER,
-        separate_items(&prettyplease::unparse(&syntax))
+        codegen::separate_items(&prettyplease::unparse(&syntax))
     ))
-}
-
-/// A blank line between top-level items (prettyplease puts none). Unlike
-/// `codegen::render`'s, this one never splits a doc comment: a `///` line is never the end
-/// of an item, so a doc line ending in `;` (code in an example) is not taken for one.
-fn separate_items(formatted: &str) -> String {
-    let mut out = String::with_capacity(formatted.len() + formatted.len() / 20);
-    let mut previous_closed_item = false;
-    for line in formatted.lines() {
-        let starts_item = !line.is_empty() && !line.starts_with([' ', '}', ')', ']']);
-        if previous_closed_item && starts_item {
-            out.push('\n');
-        }
-        out.push_str(line);
-        out.push('\n');
-        previous_closed_item = !line.starts_with("//")
-            && (line == "}"
-                || (line.ends_with(';') && !line.starts_with(' '))
-                || line.ends_with("{}"));
-    }
-    out
 }
 
 /// Parse, infer and emit in one call: the generated source for `files`, prepared through
