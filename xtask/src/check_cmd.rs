@@ -11,8 +11,8 @@ use check::{DriftOutcome, LintOptions, Part, Release};
 use clap::{Args, ValueEnum};
 use migrate::{Layout, MigrationSet};
 
+use crate::database::resolve_dir;
 use crate::database::workspace_root;
-use crate::migrate_cmd::resolve_dir;
 
 /// A part of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -45,6 +45,20 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// A relative folder argument (`--dir`, `--out`, ...) is taken from the current directory when it exists there, else from the
+/// workspace root (so `cargo xtask migrate` works from any subfolder).
+pub fn resolve_dir(dir: &Path) -> PathBuf {
+    if dir.is_absolute() || dir.exists() {
+        return dir.to_path_buf();
+    }
+    let at_root = workspace_root().join(dir);
+    if at_root.exists() {
+        at_root
+    } else {
+        dir.to_path_buf()
+    }
+}
+
 /// Resolve the target: an explicit URL (flag or `DATABASE_URL`, clap fills both), else the
 /// embedded dev cluster.
 pub fn resolve(url: Option<String>) -> Result<Target> {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use crate::database::workspace_root;
+use crate::database::resolve_dir;
 
 #[derive(Debug, Args)]
 pub struct GenArgs {
@@ -37,20 +37,12 @@ pub struct GenArgs {
 }
 
 pub fn run(args: GenArgs) -> Result<ExitCode> {
-    let root = workspace_root();
-    let resolve = |p: &PathBuf| {
-        if p.is_absolute() || p.exists() {
-            p.clone()
-        } else {
-            root.join(p)
-        }
-    };
-    let mut request = generate::GenRequest::new(resolve(&args.dir), resolve(&args.out));
+    let mut request = generate::GenRequest::new(resolve_dir(&args.dir), resolve_dir(&args.out));
     request.database_url = args.database_url.clone();
     request.check = args.check;
     request.force = args.force;
     if let Some(q) = &args.queries {
-        request.queries_dir = Some(resolve(q));
+        request.queries_dir = Some(resolve_dir(q));
     }
     let outcome = generate::run(&request)?;
     for w in &outcome.warnings {

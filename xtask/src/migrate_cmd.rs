@@ -81,7 +81,7 @@ enum MigrateCommand {
 }
 
 pub fn run(args: MigrateArgs) -> Result<ExitCode> {
-    let dir = resolve_dir(&args.dir);
+    let dir = database::resolve_dir(&args.dir);
     if let Some(MigrateCommand::New { name }) = &args.command {
         let created = migrate::new_migration(&dir, name)?;
         println!("created migration {:06}:", created.version);
@@ -179,20 +179,6 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A relative `--dir` is taken from the current directory when it exists there, else from the
-/// workspace root (so `cargo xtask migrate` works from any subfolder).
-pub(crate) fn resolve_dir(dir: &std::path::Path) -> PathBuf {
-    if dir.is_absolute() || dir.exists() {
-        return dir.to_path_buf();
-    }
-    let at_root = database::workspace_root().join(dir);
-    if at_root.exists() {
-        at_root
-    } else {
-        dir.to_path_buf()
-    }
 }
 
 fn print_status(rows: &[migrate::StatusRow]) {

@@ -18,58 +18,9 @@ pub fn error(err: &anyhow::Error) {
     }
 }
 
-/// A connection URL safe to print: the password, if any, replaced by `***`.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        // key=value form: hide password=...
-        return url
-            .split_whitespace()
-            .map(|kv| {
-                if kv.to_ascii_lowercase().starts_with("password=") {
-                    "password=***".to_string()
-                } else {
-                    kv.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-    };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return redact_query(url);
-    };
-    let userinfo = &authority[..at];
-    let masked = match userinfo.find(':') {
-        Some(colon) => format!("{}:***", &userinfo[..colon]),
-        None => userinfo.to_string(),
-    };
-    redact_query(&format!(
-        "{}{}{}",
-        &url[..scheme_end + 3],
-        masked,
-        &rest[at..]
-    ))
-}
-
-fn redact_query(url: &str) -> String {
-    let Some(q) = url.find('?') else {
-        return url.to_string();
-    };
-    let params = url[q + 1..]
-        .split('&')
-        .map(|p| {
-            if p.to_ascii_lowercase().starts_with("password=") {
-                "password=***".to_string()
-            } else {
-                p.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("&");
-    format!("{}?{}", &url[..q], params)
-}
+/// A connection URL safe to print: the password, if any, replaced by `***` (the one
+/// implementation the pipeline's errors use too).
+pub use schema::dump::redact_url as redact;
 
 #[cfg(test)]
 mod tests {
