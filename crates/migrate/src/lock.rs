@@ -5,7 +5,7 @@
 //! `client_connection_check_interval` makes the server notice a killed client within a second
 //! even while a statement runs.
 
-use postgres::Client;
+use postgres::{Client, SimpleQueryMessage};
 
 use crate::error::{Error, Result};
 
@@ -21,10 +21,12 @@ pub fn with_lock<T>(
 ) -> Result<T> {
     // PostgreSQL 14+: abort our statements promptly if we are killed. Older servers lack it.
     let _ = client.batch_execute("SET client_connection_check_interval = '1s'");
-    let got: bool = client
-        .query_one("SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
+    // Simple-query protocol: one round trip (an extended-protocol query takes two).
+    let got = client
+        .simple_query(&format!("SELECT pg_try_advisory_lock({LOCK_KEY})"))
         .map_err(|e| Error::db("cannot take the migration lock", e))?
-        .get(0);
+        .iter()
+        .any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("t")));
     if !got {
         let holder: Option<i32> = client
             .query_opt(
@@ -38,11 +40,11 @@ pub fn with_lock<T>(
             .map(|r| r.get(0));
         on_wait(holder);
         client
-            .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
+            .batch_execute(&format!("SELECT pg_advisory_lock({LOCK_KEY})"))
             .map_err(|e| Error::db("cannot take the migration lock", e))?;
     }
     let result = f(client);
     // Unlock even after a failure; if the session is gone, so is the lock.
-    let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY]);
+    let _ = client.batch_execute(&format!("SELECT pg_advisory_unlock({LOCK_KEY})"));
     result
 }
