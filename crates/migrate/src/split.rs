@@ -2,9 +2,9 @@
 //!
 //! PostgreSQL runs a multi-statement simple query in one implicit transaction, which
 //! `CREATE INDEX CONCURRENTLY` refuses, so `-- no-transaction` scripts are sent one statement at
-//! a time. The lexer knows quotes (`'…'`, `E'…'`, `"…"`), dollar quotes (`$$`, `$tag$`), line and
-//! nested block comments. Limitation: SQL-standard bodies (`BEGIN ATOMIC … END`) contain bare
-//! semicolons; put such functions in a transactional migration.
+//! a time. The splitting itself is [`schema::split`]'s (sqlparser's PostgreSQL tokenizer: quotes,
+//! dollar quotes, comments, `BEGIN ATOMIC ... END` bodies); this module only gives each
+//! statement its character offset in the script, for mapping error positions into the file.
 
 /// A statement of a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,139 +15,34 @@ pub struct Statement<'a> {
     pub text: &'a str,
 }
 
-/// Split `sql` into statements; empty ones (only spaces and comments) are dropped.
+/// Split `sql` into statements; empty ones (only spaces and comments) are dropped. A script
+/// the tokenizer rejects (an unterminated quote, say) is returned whole as one statement, so
+/// the server reports the problem at its position instead of anything being skipped.
 pub fn statements(sql: &str) -> Vec<Statement<'_>> {
-    let chars: Vec<(usize, char)> = sql.char_indices().collect();
-    let mut out = Vec::new();
-    let mut start = 0usize; // char index
-    let mut i = 0usize;
-    let mut has_code = false;
-    let byte = |ci: usize| chars.get(ci).map(|c| c.0).unwrap_or(sql.len());
-    while i < chars.len() {
-        let c = chars[i].1;
-        let next = chars.get(i + 1).map(|c| c.1);
-        match c {
-            '-' if next == Some('-') => {
-                while i < chars.len() && chars[i].1 != '\n' {
-                    i += 1;
-                }
-                if !has_code {
-                    start = i;
-                }
-                continue;
-            }
-            '/' if next == Some('*') => {
-                let mut depth = 0;
-                while i < chars.len() {
-                    let (a, b) = (chars[i].1, chars.get(i + 1).map(|c| c.1));
-                    if a == '/' && b == Some('*') {
-                        depth += 1;
-                        i += 2;
-                    } else if a == '*' && b == Some('/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                if !has_code {
-                    start = i;
-                }
-                continue;
-            }
-            '\'' => {
-                let backslash = i > 0 && matches!(chars[i - 1].1, 'e' | 'E') && {
-                    // E'…' only when the E starts a token.
-                    i < 2 || !(chars[i - 2].1.is_alphanumeric() || chars[i - 2].1 == '_')
-                };
-                has_code = true;
-                i += 1;
-                while i < chars.len() {
-                    let ch = chars[i].1;
-                    if backslash && ch == '\\' {
-                        i += 2;
-                        continue;
-                    }
-                    if ch == '\'' {
-                        if chars.get(i + 1).map(|c| c.1) == Some('\'') {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-                i += 1;
-                continue;
-            }
-            '"' => {
-                has_code = true;
-                i += 1;
-                while i < chars.len() && chars[i].1 != '"' {
-                    i += 1;
-                }
-                i += 1;
-                continue;
-            }
-            '$' => {
-                // A dollar-quote tag: $ [letter_][alnum_]* $, not preceded by an identifier char.
-                let prev_ident =
-                    i > 0 && (chars[i - 1].1.is_alphanumeric() || chars[i - 1].1 == '_');
-                let mut j = i + 1;
-                while j < chars.len() && (chars[j].1.is_alphanumeric() || chars[j].1 == '_') {
-                    j += 1;
-                }
-                let tag_ok = !prev_ident
-                    && j < chars.len()
-                    && chars[j].1 == '$'
-                    && !chars.get(i + 1).is_some_and(|c| c.1.is_ascii_digit());
-                if tag_ok {
-                    has_code = true;
-                    let tag = &sql[byte(i)..byte(j + 1)];
-                    let body_start = byte(j + 1);
-                    match sql[body_start..].find(tag) {
-                        Some(rel) => {
-                            let end_byte = body_start + rel + tag.len();
-                            while i < chars.len() && chars[i].0 < end_byte {
-                                i += 1;
-                            }
-                        }
-                        None => i = chars.len(),
-                    }
-                    continue;
-                }
-                has_code = true;
-                i += 1;
-                continue;
-            }
-            ';' => {
-                if has_code {
-                    out.push(Statement {
-                        char_offset: start,
-                        text: &sql[byte(start)..byte(i)],
-                    });
-                }
-                i += 1;
-                start = i;
-                has_code = false;
-                continue;
-            }
-            c if c.is_whitespace() => {
-                if !has_code {
-                    start = i + 1;
-                }
-            }
-            _ => has_code = true,
+    let Ok(split) = schema::split::split(sql) else {
+        return if sql.trim().is_empty() {
+            Vec::new()
+        } else {
+            vec![Statement {
+                char_offset: 0,
+                text: sql,
+            }]
+        };
+    };
+    let mut out = Vec::with_capacity(split.len());
+    let (mut chars, mut bytes) = (0usize, 0usize);
+    for st in split {
+        // `st.sql` is the script's text from `st.start`, byte for byte.
+        let text = &sql[st.start..st.start + st.sql.len()];
+        debug_assert_eq!(text, st.sql);
+        if text.trim().is_empty() {
+            continue;
         }
-        i += 1;
-    }
-    if has_code {
+        chars += sql[bytes..st.start].chars().count();
+        bytes = st.start;
         out.push(Statement {
-            char_offset: start,
-            text: &sql[byte(start)..],
+            char_offset: chars,
+            text,
         });
     }
     out
@@ -168,10 +63,30 @@ mod tests {
             texts(sql),
             vec![
                 "CREATE INDEX CONCURRENTLY a ON t (x)",
-                "SELECT ';', \"a;b\", E'\\';' ",
+                "SELECT ';', \"a;b\", E'\\';'",
                 "SELECT $f$ ; $$ ; $f$",
                 "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql",
             ]
+        );
+    }
+
+    #[test]
+    fn sql_standard_function_bodies_stay_whole() {
+        let sql = "CREATE FUNCTION one() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\nSELECT one();";
+        assert_eq!(
+            texts(sql),
+            vec![
+                "CREATE FUNCTION one() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END",
+                "SELECT one()",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_untokenizable_script_is_kept_whole() {
+        assert_eq!(
+            texts("SELECT 'unterminated;\nSELECT 2;"),
+            vec!["SELECT 'unterminated;\nSELECT 2;"]
         );
     }
 
