@@ -24,7 +24,13 @@ pub fn run(dir: &Path, layout: Option<Layout>) -> (PartReport, Option<MigrationS
         Err(migrate::Error::Invalid { problems, .. }) => {
             let failures = problems
                 .into_iter()
-                .map(|p| Finding::new(p.message).at(Location::file(&p.path)))
+                .map(|p| {
+                    let at = match p.line {
+                        Some(line) => Location::line(&p.path, line),
+                        None => Location::file(&p.path),
+                    };
+                    Finding::new(p.message).at(at)
+                })
                 .collect::<Vec<_>>();
             let n = failures.len();
             return (

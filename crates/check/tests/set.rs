@@ -146,3 +146,32 @@ fn a_layout_without_downs_or_fixtures_says_what_it_cannot_check() {
     let report = check(dir.path(), &[Part::Reversibility]);
     assert!(!report.passed(), "asked explicitly: {report}");
 }
+
+#[test]
+fn transaction_control_in_a_migration_fails_with_file_and_line() {
+    let dir = base_with(&[
+        (
+            "000003_teams.up.sql",
+            "BEGIN;\nCREATE TABLE teams (id int);\nCOMMIT;\n",
+        ),
+        ("000003_teams.down.sql", "DROP TABLE teams;\n"),
+        (
+            "fixtures/000003_teams.sql",
+            "INSERT INTO teams VALUES (1);\n",
+        ),
+    ]);
+    let report = check(dir.path(), &[Part::Set]);
+    let text = report.to_string();
+    let f = failures(&report, Part::Set);
+    let at = |kw: &str, line: usize| {
+        f.iter().any(|f| {
+            f.message.starts_with(&format!("`{kw}` at top level"))
+                && f.message.contains("`-- no-transaction`")
+                && f.location.as_ref().is_some_and(|l| {
+                    l.path.ends_with("000003_teams.up.sql") && l.line == Some(line)
+                })
+        })
+    };
+    assert!(at("BEGIN", 1) && at("COMMIT", 3), "{text}");
+    assert!(text.contains("000003_teams.up.sql:3"), "{text}");
+}

@@ -25,6 +25,7 @@ pub(crate) fn discover(dir: &Path, layout: Option<Layout>) -> Result<MigrationSe
             dir: dir.to_path_buf(),
             problems: vec![Problem {
                 path: dir.to_path_buf(),
+                line: None,
                 message: "not a folder; --dir must name the migrations folder".into(),
             }],
         });
@@ -44,11 +45,17 @@ pub(crate) fn discover(dir: &Path, layout: Option<Layout>) -> Result<MigrationSe
     };
     migrations.sort_by_key(|m| m.version);
     duplicates(&migrations, &mut problems);
+    transaction_control(layout, &migrations, &mut problems);
     if layout == Layout::Paired {
         gaps(seen, &mut problems);
     }
     if !problems.is_empty() {
-        problems.sort_by(|a, b| a.path.cmp(&b.path).then(a.message.cmp(&b.message)));
+        problems.sort_by(|a, b| {
+            a.path
+                .cmp(&b.path)
+                .then(a.line.cmp(&b.line))
+                .then(a.message.cmp(&b.message))
+        });
         problems.dedup();
         return Err(Error::Invalid {
             dir: dir.to_path_buf(),
@@ -130,6 +137,7 @@ fn detect(dir: &Path, entries: &[Entry]) -> Result<Layout> {
             dir: dir.to_path_buf(),
             problems: vec![Problem {
                 path: dir.to_path_buf(),
+                line: None,
                 message: format!(
                     "files of several layouts found ({}); keep one layout per folder or pass --layout",
                     many.iter()
@@ -155,6 +163,7 @@ fn read(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
             Err(e) => {
                 problems.push(Problem {
                     path: path.to_path_buf(),
+                    line: None,
                     message: format!(
                         "not valid UTF-8 (first bad byte at offset {}); save the file as UTF-8",
                         e.utf8_error().valid_up_to()
@@ -166,6 +175,7 @@ fn read(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
         Err(e) => {
             problems.push(Problem {
                 path: path.to_path_buf(),
+                line: None,
                 message: format!("cannot read: {e}"),
             });
             None
@@ -233,6 +243,7 @@ fn paired(
                 }
                 None => problems.push(Problem {
                     path: e.path.clone(),
+                    line: None,
                     message: "fixture name must be NNNNNN_name.sql, the name of its migration"
                         .into(),
                 }),
@@ -242,6 +253,7 @@ fn paired(
         if depth != 1 {
             problems.push(Problem {
                 path: e.path.clone(),
+                line: None,
                 message: format!(
                     "SQL file outside the layout: migrations live directly in {}, fixtures in {}/",
                     dir.display(),
@@ -257,6 +269,7 @@ fn paired(
         } else {
             problems.push(Problem {
                 path: e.path.clone(),
+                line: None,
                 message:
                     "not a migration name: expected NNNNNN_name.up.sql or NNNNNN_name.down.sql"
                         .into(),
@@ -266,6 +279,7 @@ fn paired(
         let Some((version, mname)) = parse_numbered(stem) else {
             problems.push(Problem {
                 path: e.path.clone(),
+                line: None,
                 message: "unparsable migration name: expected NNNNNN_name.up.sql / .down.sql (digits, underscore, name)"
                     .into(),
             });
@@ -294,6 +308,7 @@ fn paired(
             };
             problems.push(Problem {
                 path: have.clone(),
+                line: None,
                 message: format!(
                     "has no matching {missing} migration: create {}",
                     have.with_file_name(format!(
@@ -324,6 +339,7 @@ fn paired(
     for ((version, name), path) in fixtures {
         problems.push(Problem {
             path,
+            line: None,
             message: format!("fixture for a migration that does not exist ({version}_{name})"),
         });
     }
@@ -340,6 +356,7 @@ fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
         let Some((version, name)) = parse_diesel(&folder) else {
             problems.push(Problem {
                 path: e.path.clone(),
+                line: None,
                 message: "unparsable diesel migration folder: expected VERSION_name (e.g. 2024-01-31-120000_create_users)"
                     .into(),
             });
@@ -350,6 +367,7 @@ fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
         if !up_path.is_file() {
             problems.push(Problem {
                 path: e.path.clone(),
+                line: None,
                 message: "has no up.sql".into(),
             });
             continue;
@@ -357,6 +375,7 @@ fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
         if !down_path.is_file() {
             problems.push(Problem {
                 path: e.path.clone(),
+                line: None,
                 message: "has no down.sql: create it (diesel migrations are reversible)".into(),
             });
             continue;
@@ -366,6 +385,7 @@ fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
             Err(message) => {
                 problems.push(Problem {
                     path: e.path.join("metadata.toml"),
+                    line: None,
                     message,
                 });
                 continue;
@@ -393,6 +413,7 @@ fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
         if name.ends_with(".sql") && !known {
             problems.push(Problem {
                 path: e.path.clone(),
+                line: None,
                 message: format!(
                     "SQL file outside the diesel layout: each migration is a folder of {} holding up.sql and down.sql",
                     dir.display()
@@ -470,6 +491,7 @@ fn refinery(entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Migration> {
             };
             problems.push(Problem {
                 path: e.path.clone(),
+                line: None,
                 message: message.into(),
             });
             continue;
@@ -494,12 +516,63 @@ fn duplicates(sorted: &[Migration], problems: &mut Vec<Problem>) {
             for (a, b) in [(&w[0], &w[1]), (&w[1], &w[0])] {
                 problems.push(Problem {
                     path: a.up.path.clone(),
+                    line: None,
                     message: format!(
                         "duplicate version {}: also used by {}; renumber one of them (`cargo xtask migrate renumber`)",
                         a.version,
                         b.up.path.display()
                     ),
                 });
+            }
+        }
+    }
+}
+
+/// Top-level `BEGIN`/`COMMIT`/... in a script that runs in the runner's transaction.
+fn transaction_control(layout: Layout, migrations: &[Migration], problems: &mut Vec<Problem>) {
+    let make_no_tx = |what: &str| {
+        match layout {
+        Layout::Diesel => {
+            "or set `run_in_transaction = false` in the migration's metadata.toml (it then runs outside a transaction, one statement at a time)".to_string()
+        }
+        _ => format!(
+            "or make {what} run outside a transaction with `-- no-transaction` as its first line (one statement at a time, not atomic)"
+        ),
+    }
+    };
+    for m in migrations {
+        let mut scripts = vec![(&m.up, "the migration".to_string())];
+        if let Some(down) = &m.down {
+            scripts.push((down, "the down script".to_string()));
+        }
+        if let Some(fixture) = &m.fixture
+            && !m.up.no_transaction
+        {
+            scripts.push((fixture, String::new()));
+        }
+        for (script, what) in scripts {
+            if script.no_transaction {
+                continue;
+            }
+            for tc in crate::txcontrol::find(&crate::checksum::normalise(&script.sql)) {
+                let fix = if what.is_empty() {
+                    "remove it: a fixture runs in its migration's transaction".to_string()
+                } else {
+                    format!(
+                        "remove it (the runner owns the transaction), {}",
+                        make_no_tx(&what)
+                    )
+                };
+                problems.push(
+                    Problem::new(
+                        &script.path,
+                        format!(
+                            "`{}` at top level: this script runs inside the transaction the runner opens (SQL and history row commit together), which `{}` would end or disturb; {fix}",
+                            tc.keywords, tc.keywords
+                        ),
+                    )
+                    .at_line(tc.line),
+                );
             }
         }
     }
@@ -514,6 +587,7 @@ fn gaps(mut seen: Vec<(i64, PathBuf)>, problems: &mut Vec<Problem>) {
         if *b < 1_000_000_000 && *b > a + 1 {
             problems.push(Problem {
                 path: path.clone(),
+                line: None,
                 message: format!(
                     "gap in versions: {b} follows {a} (missing {}); versions must be contiguous, renumber it to {}",
                     if *b == a + 2 {

@@ -8,13 +8,36 @@ use std::path::PathBuf;
 pub struct Problem {
     /// The file or folder at fault.
     pub path: PathBuf,
+    /// 1-based line in `path`, when the problem is inside the file.
+    pub line: Option<usize>,
     /// What is wrong and what to do about it.
     pub message: String,
 }
 
+impl Problem {
+    /// A problem with a whole file or folder.
+    pub fn new(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Problem {
+            path: path.into(),
+            line: None,
+            message: message.into(),
+        }
+    }
+
+    /// The same problem, located at `line` of its file.
+    pub fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 

@@ -35,6 +35,7 @@ mod revert;
 mod set;
 pub mod split;
 mod status;
+pub mod txcontrol;
 
 pub use directive::no_transaction;
 pub use discover::FIXTURES_DIR;

@@ -26,6 +26,7 @@ pub fn new_migration(dir: &Path, name: &str) -> Result<Created> {
         dir: dir.to_path_buf(),
         problems: vec![Problem {
             path: dir.to_path_buf(),
+            line: None,
             message,
         }],
     };

@@ -82,6 +82,7 @@ fn invalid(dir: &Path, message: String) -> Error {
         dir: dir.to_path_buf(),
         problems: vec![Problem {
             path: dir.to_path_buf(),
+            line: None,
             message,
         }],
     }
@@ -286,6 +287,7 @@ impl RenumberPlan {
             if to.exists() && !sources.contains(to) {
                 problems.push(Problem {
                     path: to.clone(),
+                    line: None,
                     message: "already exists; nothing was renamed".into(),
                 });
             }

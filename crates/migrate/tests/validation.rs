@@ -182,3 +182,99 @@ fn a_missing_folder_names_itself() {
     let err = MigrationSet::discover(std::path::Path::new("/nonexistent/migrations")).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/migrations"), "{err}");
 }
+
+/// The example: a migration with its own BEGIN/COMMIT between two others.
+pub const OWN_TRANSACTION: &[(&str, &str)] = &[
+    ("000001_a.up.sql", "CREATE TABLE a (id int);\n"),
+    ("000001_a.down.sql", "DROP TABLE a;\n"),
+    (
+        "000002_b.up.sql",
+        "BEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n",
+    ),
+    ("000002_b.down.sql", "DROP TABLE b;\n"),
+    ("000003_fails.up.sql", "SELECT * FROM no_such_table;\n"),
+    ("000003_fails.down.sql", "SELECT 1;\n"),
+];
+
+#[test]
+fn transaction_control_in_a_transactional_migration_is_refused_before_anything_runs() {
+    let p = problems(OWN_TRANSACTION);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(
+        p[0].starts_with("000002_b.up.sql: `BEGIN` at top level"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].starts_with("000002_b.up.sql: `COMMIT` at top level"),
+        "{p:#?}"
+    );
+    assert!(
+        p[0].contains("remove it (the runner owns the transaction)"),
+        "{p:#?}"
+    );
+    assert!(
+        p[0].contains("`-- no-transaction` as its first line"),
+        "{p:#?}"
+    );
+    // The line is part of the problem and of its display.
+    let dir = folder(OWN_TRANSACTION);
+    let err = MigrationSet::discover(dir.path()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("000002_b.up.sql:1: `BEGIN`"), "{text}");
+    assert!(text.contains("000002_b.up.sql:3: `COMMIT`"), "{text}");
+    assert!(text.contains("nothing was applied"), "{text}");
+}
+
+#[test]
+fn transaction_control_is_fine_outside_a_transaction_and_inside_bodies() {
+    let dir = folder(&[
+        (
+            "000001_a.up.sql",
+            "-- no-transaction\nBEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\n",
+        ),
+        ("000001_a.down.sql", "DROP TABLE a;\n"),
+        (
+            "000002_f.up.sql",
+            "DO $$ BEGIN PERFORM 1; END $$;\nCREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\nCREATE PROCEDURE p() LANGUAGE plpgsql AS $p$ BEGIN COMMIT; END $p$;\n",
+        ),
+        (
+            "000002_f.down.sql",
+            "DROP FUNCTION f(); DROP PROCEDURE p();\n",
+        ),
+    ]);
+    MigrationSet::discover(dir.path()).unwrap();
+}
+
+#[test]
+fn transaction_control_in_downs_fixtures_and_diesel_folders() {
+    let p = problems(&[
+        ("000001_a.up.sql", "CREATE TABLE a (id int);\n"),
+        ("000001_a.down.sql", "DROP TABLE a;\nCOMMIT;\n"),
+        (
+            "fixtures/000001_a.sql",
+            "INSERT INTO a VALUES (1);\nSAVEPOINT s;\n",
+        ),
+    ]);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(p[0].starts_with("000001_a.down.sql: `COMMIT`"), "{p:#?}");
+    assert!(
+        p[1].starts_with("fixtures/000001_a.sql: `SAVEPOINT`"),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].contains("a fixture runs in its migration's transaction"),
+        "{p:#?}"
+    );
+
+    let p = problems(&[
+        (
+            "2024-01-01-000000_a/up.sql",
+            "START TRANSACTION;\nCREATE TABLE a (id int);\nEND;\n",
+        ),
+        ("2024-01-01-000000_a/down.sql", "DROP TABLE a;\n"),
+    ]);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(p[0].contains("`START TRANSACTION`"), "{p:#?}");
+    assert!(p[1].contains("`END`"), "{p:#?}");
+    assert!(p[0].contains("run_in_transaction = false"), "{p:#?}");
+}
