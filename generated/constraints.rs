@@ -608,7 +608,7 @@ impl ::std::fmt::Display for CheckConstraint {
 
 impl ::std::str::FromStr for CheckConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "CheckConstraint",
@@ -619,7 +619,7 @@ impl ::std::str::FromStr for CheckConstraint {
 
 impl ::std::convert::TryFrom<&str> for CheckConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }
@@ -987,7 +987,7 @@ impl ::std::fmt::Display for UniqueConstraint {
 
 impl ::std::str::FromStr for UniqueConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "UniqueConstraint",
@@ -998,7 +998,7 @@ impl ::std::str::FromStr for UniqueConstraint {
 
 impl ::std::convert::TryFrom<&str> for UniqueConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }
@@ -1355,7 +1355,7 @@ impl ::std::fmt::Display for ForeignKeyConstraint {
 
 impl ::std::str::FromStr for ForeignKeyConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "ForeignKeyConstraint",
@@ -1366,7 +1366,7 @@ impl ::std::str::FromStr for ForeignKeyConstraint {
 
 impl ::std::convert::TryFrom<&str> for ForeignKeyConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }
@@ -1444,7 +1444,7 @@ impl ::std::fmt::Display for ExcludeConstraint {
 
 impl ::std::str::FromStr for ExcludeConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "ExcludeConstraint",
@@ -1455,7 +1455,7 @@ impl ::std::str::FromStr for ExcludeConstraint {
 
 impl ::std::convert::TryFrom<&str> for ExcludeConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }
@@ -1560,7 +1560,7 @@ impl ::std::fmt::Display for TriggerConstraint {
 
 impl ::std::str::FromStr for TriggerConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "TriggerConstraint",
@@ -1571,7 +1571,7 @@ impl ::std::str::FromStr for TriggerConstraint {
 
 impl ::std::convert::TryFrom<&str> for TriggerConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }

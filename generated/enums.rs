@@ -64,7 +64,7 @@ impl ::std::fmt::Display for AiBudgetPeriod {
 
 impl ::std::str::FromStr for AiBudgetPeriod {
     type Err = UnknownEnumLabel;
-    fn from_str(label: &str) -> Result<Self, Self::Err> {
+    fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
         Self::from_label(label)
             .ok_or_else(|| UnknownEnumLabel {
                 type_name: "public.ai_budget_period",
@@ -75,7 +75,7 @@ impl ::std::str::FromStr for AiBudgetPeriod {
 
 impl ::std::convert::TryFrom<&str> for AiBudgetPeriod {
     type Error = UnknownEnumLabel;
-    fn try_from(label: &str) -> Result<Self, Self::Error> {
+    fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
         label.parse()
     }
 }
@@ -158,7 +158,7 @@ impl ::std::fmt::Display for AiBudgetSource {
 
 impl ::std::str::FromStr for AiBudgetSource {
     type Err = UnknownEnumLabel;
-    fn from_str(label: &str) -> Result<Self, Self::Err> {
+    fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
         Self::from_label(label)
             .ok_or_else(|| UnknownEnumLabel {
                 type_name: "public.ai_budget_source",
@@ -169,7 +169,7 @@ impl ::std::str::FromStr for AiBudgetSource {
 
 impl ::std::convert::TryFrom<&str> for AiBudgetSource {
     type Error = UnknownEnumLabel;
-    fn try_from(label: &str) -> Result<Self, Self::Error> {
+    fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
         label.parse()
     }
 }
@@ -257,7 +257,7 @@ impl ::std::fmt::Display for ApiKeyScope {
 
 impl ::std::str::FromStr for ApiKeyScope {
     type Err = UnknownEnumLabel;
-    fn from_str(label: &str) -> Result<Self, Self::Err> {
+    fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
         Self::from_label(label)
             .ok_or_else(|| UnknownEnumLabel {
                 type_name: "public.api_key_scope",
@@ -268,7 +268,7 @@ impl ::std::str::FromStr for ApiKeyScope {
 
 impl ::std::convert::TryFrom<&str> for ApiKeyScope {
     type Error = UnknownEnumLabel;
-    fn try_from(label: &str) -> Result<Self, Self::Error> {
+    fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
         label.parse()
     }
 }
@@ -361,7 +361,7 @@ impl ::std::fmt::Display for LoginType {
 
 impl ::std::str::FromStr for LoginType {
     type Err = UnknownEnumLabel;
-    fn from_str(label: &str) -> Result<Self, Self::Err> {
+    fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
         Self::from_label(label)
             .ok_or_else(|| UnknownEnumLabel {
                 type_name: "public.login_type",
@@ -372,7 +372,7 @@ impl ::std::str::FromStr for LoginType {
 
 impl ::std::convert::TryFrom<&str> for LoginType {
     type Error = UnknownEnumLabel;
-    fn try_from(label: &str) -> Result<Self, Self::Error> {
+    fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
         label.parse()
     }
 }
@@ -475,7 +475,7 @@ impl ::std::fmt::Display for ResourceType {
 
 impl ::std::str::FromStr for ResourceType {
     type Err = UnknownEnumLabel;
-    fn from_str(label: &str) -> Result<Self, Self::Err> {
+    fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
         Self::from_label(label)
             .ok_or_else(|| UnknownEnumLabel {
                 type_name: "public.resource_type",
@@ -486,7 +486,7 @@ impl ::std::str::FromStr for ResourceType {
 
 impl ::std::convert::TryFrom<&str> for ResourceType {
     type Error = UnknownEnumLabel;
-    fn try_from(label: &str) -> Result<Self, Self::Error> {
+    fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
         label.parse()
     }
 }
@@ -565,7 +565,7 @@ impl ::std::fmt::Display for UserStatus {
 
 impl ::std::str::FromStr for UserStatus {
     type Err = UnknownEnumLabel;
-    fn from_str(label: &str) -> Result<Self, Self::Err> {
+    fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
         Self::from_label(label)
             .ok_or_else(|| UnknownEnumLabel {
                 type_name: "public.user_status",
@@ -576,7 +576,7 @@ impl ::std::str::FromStr for UserStatus {
 
 impl ::std::convert::TryFrom<&str> for UserStatus {
     type Error = UnknownEnumLabel;
-    fn try_from(label: &str) -> Result<Self, Self::Error> {
+    fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
         label.parse()
     }
 }

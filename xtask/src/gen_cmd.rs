@@ -31,6 +31,14 @@ pub struct GenArgs {
     /// `crates/db/queries` beside the migrations folder, when it exists.
     #[arg(long)]
     queries: Option<PathBuf>,
+    /// Generation settings (type mappings, renames, schemas). Default: `gen.toml` at the
+    /// workspace root, when it exists.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Map a PostgreSQL type to a Rust type, e.g. `--type tsvector=String` (repeatable);
+    /// wins over `[types]` in the configuration file.
+    #[arg(long = "type", value_name = "PG_TYPE=RUST_TYPE")]
+    types: Vec<String>,
     /// Print where the time went.
     #[arg(long)]
     timings: bool,
@@ -44,6 +52,10 @@ pub fn run(args: GenArgs) -> Result<ExitCode> {
     if let Some(q) = &args.queries {
         request.queries_dir = Some(resolve_dir(q));
     }
+    if let Some(config) = &args.config {
+        request.config_file = Some(resolve_dir(config));
+    }
+    request.type_args = args.types.clone();
     let outcome = generate::run(&request)?;
     for w in &outcome.warnings {
         eprintln!("warning: {w}");

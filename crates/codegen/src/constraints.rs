@@ -7,7 +7,8 @@
 //! always generated (uninhabited when the schema has none), so the runtime API keeps its
 //! shape whatever the schema.
 
-use crate::naming::{Namespace, ident, upper_camel};
+use crate::Options;
+use crate::naming::{Namespace, ident, upper_camel, user_name};
 use crate::{Error, code, docs, sql_block, text_lines};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -213,7 +214,7 @@ fn capitalise(s: &str) -> String {
 }
 
 /// Tokens of `constraints.rs`.
-pub fn generate(model: &SchemaModel) -> Result<TokenStream, Error> {
+pub fn generate(model: &SchemaModel, options: &Options) -> Result<TokenStream, Error> {
     // enum name → SQL name → entries
     let mut groups: BTreeMap<&str, BTreeMap<&str, Vec<&Constraint>>> = BTreeMap::new();
     for c in &model.constraints {
@@ -226,17 +227,23 @@ pub fn generate(model: &SchemaModel) -> Result<TokenStream, Error> {
     }
     let mut items = vec![prelude()];
     for (enum_name, what, sqlstate) in ENUMS {
-        let mut namespace = Namespace::new(match enum_name {
-            "CheckConstraint" => "CHECK constraint",
-            "UniqueConstraint" => "unique constraint or index",
-            "ForeignKeyConstraint" => "foreign key constraint",
-            "ExcludeConstraint" => "exclusion constraint",
-            _ => "trigger-raised constraint",
-        });
+        let mut namespace = Namespace::new(
+            match enum_name {
+                "CheckConstraint" => "CHECK constraint",
+                "UniqueConstraint" => "unique constraint or index",
+                "ForeignKeyConstraint" => "foreign key constraint",
+                "ExcludeConstraint" => "exclusion constraint",
+                _ => "trigger-raised constraint",
+            },
+            "[constraints]",
+        );
         let mut variants = Vec::new();
         for (sql, entries) in groups.remove(enum_name).unwrap_or_default() {
-            let rust = upper_camel("constraint", sql)?;
-            namespace.claim(&rust, sql)?;
+            let rust = match options.constraint_renames.get(sql) {
+                Some(rust) => user_name("constraint", sql, rust)?,
+                None => upper_camel("constraint", sql)?,
+            };
+            namespace.claim(&rust, sql, sql)?;
             variants.push(Variant { sql, rust, entries });
         }
         items.push(generate_enum(enum_name, what, sqlstate, &variants));
@@ -414,14 +421,14 @@ fn generate_enum(
 
         impl ::std::str::FromStr for #ty {
             type Err = UnknownConstraint;
-            fn from_str(name: &str) -> Result<Self, Self::Err> {
+            fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
                 Self::from_name(name).ok_or_else(|| UnknownConstraint { kind: #kind, name: name.to_owned() })
             }
         }
 
         impl ::std::convert::TryFrom<&str> for #ty {
             type Error = UnknownConstraint;
-            fn try_from(name: &str) -> Result<Self, Self::Error> {
+            fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
                 name.parse()
             }
         }

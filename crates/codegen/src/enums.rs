@@ -1,23 +1,49 @@
 //! `enums.rs`: every PostgreSQL enum type as a Rust enum, labels in catalog order (which is
 //! the type's sort order, so the derived `Ord` agrees with PostgreSQL's), with `ToSql` and
 //! `FromSql` from `postgres::types` (text format; `accepts` checks the type's name and schema).
+//!
+//! Names: the type is named by [`type_name`]; a label's variant by [`crate::naming::words`]
+//! (so `''` is `Empty`, `#` is `Hash`), unless `gen.toml` names it. The generated code
+//! never writes `Self::Err` or `Self::Error`, so labels `err` and `error` are ordinary
+//! variants; the SQL label itself is what `ToSql`/`FromSql` send and expect, always.
 
-use crate::naming::{Namespace, ident, upper_camel};
-use crate::{Error, code, docs, text_lines};
+use crate::naming::{Namespace, ident, toml_key, upper_camel, user_name};
+use crate::{Error, Options, code, docs, text_lines};
 use proc_macro2::TokenStream;
 use quote::quote;
 use schema::SchemaModel;
 use schema::model::{EnumType, QualifiedName};
 
+/// Names `enums.rs` itself uses; an enum whose derived name is one of these gets an `Enum`
+/// suffix (`public.option` → `OptionEnum`).
+const RESERVED: &[&str] = &[
+    "UnknownEnumLabel",
+    "Option",
+    "Result",
+    "String",
+    "Vec",
+    "Box",
+    "Send",
+    "Sync",
+];
+
 /// The Rust type name of a PostgreSQL enum (`public.mood` → `Mood`, `billing.plan_kind` →
-/// `BillingPlanKind`).
-pub fn type_name(name: &QualifiedName) -> Result<String, Error> {
-    upper_camel("enum type", &name.display_name())
+/// `BillingPlanKind`, `public.result` → `ResultEnum`), or the name `gen.toml` gives it.
+pub fn type_name(name: &QualifiedName, options: &Options) -> Result<String, Error> {
+    if let Some(rust) = options.renames.get(&name.to_string()) {
+        return user_name("enum type", &name.to_string(), rust);
+    }
+    let mut rust = upper_camel("enum type", &name.display_name())?;
+    if RESERVED.contains(&rust.as_str()) {
+        rust.push_str("Enum");
+    }
+    Ok(rust)
 }
 
 /// Tokens of `enums.rs`.
-pub fn generate(model: &SchemaModel) -> Result<TokenStream, Error> {
-    let mut types = Namespace::new("enum type");
+pub fn generate(model: &SchemaModel, options: &Options) -> Result<TokenStream, Error> {
+    let mut types = Namespace::new("enum type", "[rename]");
+    types.reserve(RESERVED);
     let mut items = vec![quote! {
         /// A text that is not a label of the enum.
         #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,20 +63,28 @@ pub fn generate(model: &SchemaModel) -> Result<TokenStream, Error> {
         impl ::std::error::Error for UnknownEnumLabel {}
     }];
     for e in &model.enums {
-        let rust = type_name(&e.name)?;
-        types.claim(&rust, &e.name.to_string())?;
-        items.push(generate_enum(e, &rust)?);
+        let rust = type_name(&e.name, options)?;
+        types.claim(&rust, &e.name.to_string(), &e.name.to_string())?;
+        items.push(generate_enum(e, &rust, options)?);
     }
     Ok(quote! { #(#items)* })
 }
 
-fn generate_enum(e: &EnumType, rust: &str) -> Result<TokenStream, Error> {
+fn generate_enum(e: &EnumType, rust: &str, options: &Options) -> Result<TokenStream, Error> {
     let ty = ident(rust);
-    let mut labels = Namespace::new("enum label");
+    let qualified = e.name.to_string();
+    let renames = options.enum_labels.get(&qualified);
+    let mut labels = Namespace::new(
+        "enum label",
+        format!("[enums.{}]", toml_key(&e.name.display_name())),
+    );
     let mut variants = Vec::new();
     for label in &e.labels {
-        let v = upper_camel("enum label", label)?;
-        labels.claim(&v, label)?;
+        let v = match renames.and_then(|r| r.get(label)) {
+            Some(v) => user_name("enum label", label, v)?,
+            None => upper_camel("enum label", label)?,
+        };
+        labels.claim(&v, label, label)?;
         variants.push(ident(&v));
     }
     let mut doc = vec![format!("PostgreSQL enum {}.", code(&e.name.to_string()))];
@@ -74,7 +108,6 @@ fn generate_enum(e: &EnumType, rust: &str) -> Result<TokenStream, Error> {
     } else {
         quote! { match label { #(#label_strs => Some(Self::#variants),)* _ => None } }
     };
-    let qualified = e.name.to_string();
     let schema = &e.name.schema;
     let sql_name = &e.name.name;
     Ok(quote! {
@@ -107,14 +140,14 @@ fn generate_enum(e: &EnumType, rust: &str) -> Result<TokenStream, Error> {
 
         impl ::std::str::FromStr for #ty {
             type Err = UnknownEnumLabel;
-            fn from_str(label: &str) -> Result<Self, Self::Err> {
+            fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
                 Self::from_label(label).ok_or_else(|| UnknownEnumLabel { type_name: #qualified, label: label.to_owned() })
             }
         }
 
         impl ::std::convert::TryFrom<&str> for #ty {
             type Error = UnknownEnumLabel;
-            fn try_from(label: &str) -> Result<Self, Self::Error> {
+            fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
                 label.parse()
             }
         }

@@ -15,6 +15,7 @@
 pub mod constraints;
 pub mod enums;
 pub mod files;
+pub mod filter;
 pub mod models;
 pub mod naming;
 pub mod types;
@@ -33,6 +34,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("constraints.rs", include_str!("constraints.rs")),
     ("enums.rs", include_str!("enums.rs")),
     ("files.rs", include_str!("files.rs")),
+    ("filter.rs", include_str!("filter.rs")),
     ("lib.rs", include_str!("lib.rs")),
     ("models.rs", include_str!("models.rs")),
     ("naming.rs", include_str!("naming.rs")),
@@ -43,13 +45,16 @@ pub const SOURCES: &[(&str, &str)] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "{what} {first:?} and {second:?} both map to the Rust name `{rust}`; rename one of them"
+        "{what} {first:?} and {second:?} both map to the Rust name `{rust}`; give one of them \
+         another name in gen.toml, e.g. {fix}"
     )]
     Collision {
         what: &'static str,
         rust: String,
         first: String,
         second: String,
+        /// The `gen.toml` line that renames `second`.
+        fix: Box<str>,
     },
     #[error("{what} {sql:?} has no usable Rust name (got {rust:?}); rename it")]
     InvalidName {
@@ -58,14 +63,17 @@ pub enum Error {
         rust: String,
     },
     #[error(
-        "column {column:?} of {relation} has type {pg_type}, which has no Rust mapping; \
-         map it with a type override, e.g. \"{key}\" => \"my_crate::MyType\""
+        "column {column:?} of {relation} has type {pg_type}, which has no built-in Rust mapping; \
+         map it in gen.toml ({hint}), or pass `--type {key}=RustType`"
     )]
     UnmappedType {
         relation: String,
         column: String,
         pg_type: String,
-        key: String,
+        /// The `gen.toml` key (also the `--type` key).
+        key: Box<str>,
+        /// The `gen.toml` line to add.
+        hint: Box<str>,
     },
     #[error("type override {key:?} => {value:?} is not a Rust type: {message}")]
     BadOverride {
@@ -77,13 +85,28 @@ pub enum Error {
     Format { file: String, message: String },
 }
 
-/// Generation settings.
+/// Generation settings. Keys are canonical: the `gen.toml` layer (crate `generate`) resolves
+/// what a user wrote (bare names, `table.column`) against the schema before they get here.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// PostgreSQL type → Rust type path, consulted before the built-in mapping. Keys are a
     /// qualified type name (`public.citext`, `pg_catalog.interval`), a bare type name
     /// (`interval`) or the type as `format_type` writes it (`interval`, `character(1)`).
     pub type_overrides: BTreeMap<String, String>,
+    /// Column → Rust type, for one column; wins over [`Options::type_overrides`]. Keys are
+    /// `schema.relation.column`, each part unquoted (see [`column_key`]).
+    pub column_overrides: BTreeMap<String, String>,
+    /// Rust names chosen by the user instead of the derived ones: a relation's struct or an
+    /// enum's type (key `schema.name`), a column's field (key `schema.relation.column`, see
+    /// [`column_key`]).
+    pub renames: BTreeMap<String, String>,
+    /// Enum type (`schema.name`) → label → variant name.
+    pub enum_labels: BTreeMap<String, BTreeMap<String, String>>,
+    /// Constraint name → variant name.
+    pub constraint_renames: BTreeMap<String, String>,
+    /// Only relations, enums and constraints of these schemas (enums that a generated column
+    /// uses are kept wherever they live); `None`: every schema.
+    pub schemas: Option<Vec<String>>,
     /// Path under which `models.rs` reaches the generated enums.
     pub enums_module: String,
 }
@@ -92,9 +115,20 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             type_overrides: BTreeMap::new(),
+            column_overrides: BTreeMap::new(),
+            renames: BTreeMap::new(),
+            enum_labels: BTreeMap::new(),
+            constraint_renames: BTreeMap::new(),
+            schemas: None,
             enums_module: "super::enums".to_owned(),
         }
     }
+}
+
+/// The key of a column in [`Options::column_overrides`] and [`Options::renames`]:
+/// `schema.relation.column`.
+pub fn column_key(relation: &schema::model::QualifiedName, column: &str) -> String {
+    format!("{relation}.{column}")
 }
 
 /// Generate every file with default [`Options`].
@@ -104,12 +138,23 @@ pub fn generate(model: &SchemaModel) -> Result<Vec<GeneratedFile>, Error> {
 
 /// Generate every file, sorted by path.
 pub fn generate_with(model: &SchemaModel, options: &Options) -> Result<Vec<GeneratedFile>, Error> {
+    let filtered;
+    let model = match &options.schemas {
+        Some(schemas) => {
+            filtered = filter::only_schemas(model, schemas);
+            &filtered
+        }
+        None => model,
+    };
     let mut files = vec![
         GeneratedFile::new(
             "constraints.rs",
-            render("constraints.rs", constraints::generate(model)?)?,
+            render("constraints.rs", constraints::generate(model, options)?)?,
         ),
-        GeneratedFile::new("enums.rs", render("enums.rs", enums::generate(model)?)?),
+        GeneratedFile::new(
+            "enums.rs",
+            render("enums.rs", enums::generate(model, options)?)?,
+        ),
         GeneratedFile::new(
             "models.rs",
             render("models.rs", models::generate(model, options)?)?,

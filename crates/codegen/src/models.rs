@@ -4,27 +4,56 @@
 //! PostgreSQL does not track their nullability); doc comments carry `COMMENT ON` texts.
 //! `from_row` reads the columns by name, so it works for any query that selects them.
 
-use crate::naming::{Namespace, ident, snake, upper_camel};
-use crate::types::{MapError, rust_type};
-use crate::{Error, Options, code, docs, text_lines};
+use crate::naming::{Namespace, ident, snake, upper_camel, user_name};
+use crate::types::{MapError, column_type};
+use crate::{Error, Options, code, column_key, docs, text_lines};
 use proc_macro2::TokenStream;
 use quote::quote;
 use schema::SchemaModel;
 use schema::model::{Column, Relation, RelationKind};
 
+/// Names of the types that `models.rs` writes unqualified; a relation whose derived name is
+/// one of these gets a `Row` suffix (`public.result` → `ResultRow`).
+const RESERVED: &[&str] = &["Option", "Result", "String", "Vec", "Box"];
+
 /// The Rust struct name of a relation (`public.user_ai_budget_overrides` →
-/// `UserAiBudgetOverrides`; other schemas are prefixed: `audit.events` → `AuditEvents`).
-pub fn struct_name(relation: &Relation) -> Result<String, Error> {
-    upper_camel("relation", &relation.name.display_name())
+/// `UserAiBudgetOverrides`; other schemas are prefixed: `audit.events` → `AuditEvents`),
+/// or the name `gen.toml` gives it.
+pub fn struct_name(relation: &Relation, options: &Options) -> Result<String, Error> {
+    let qualified = relation.name.to_string();
+    if let Some(rust) = options.renames.get(&qualified) {
+        return user_name("relation", &qualified, rust);
+    }
+    let mut rust = upper_camel("relation", &relation.name.display_name())?;
+    if RESERVED.contains(&rust.as_str()) {
+        rust.push_str("Row");
+    }
+    Ok(rust)
+}
+
+/// The field name of a column (`displayName` → `display_name`, `type` → `r#type`), or the
+/// name `gen.toml` gives it.
+pub fn field_name(
+    relation: &Relation,
+    column: &Column,
+    options: &Options,
+) -> Result<String, Error> {
+    let key = column_key(&relation.name, &column.name);
+    match options.renames.get(&key) {
+        Some(rust) => user_name("column", &key, rust),
+        None => snake("column", &column.name),
+    }
 }
 
 /// Tokens of `models.rs`.
 pub fn generate(model: &SchemaModel, options: &Options) -> Result<TokenStream, Error> {
-    let mut structs = Namespace::new("relation");
+    let mut structs = Namespace::new("relation", "[rename]");
+    structs.reserve(RESERVED);
     let mut items = Vec::new();
     for relation in &model.relations {
-        let rust = struct_name(relation)?;
-        structs.claim(&rust, &relation.name.to_string())?;
+        let rust = struct_name(relation, options)?;
+        let qualified = relation.name.to_string();
+        structs.claim(&rust, &qualified, &qualified)?;
         items.push(generate_struct(relation, &rust, options)?);
     }
     Ok(quote! { #(#items)* })
@@ -77,32 +106,21 @@ fn generate_struct(
         doc.extend(text_lines(c));
     }
     let doc = docs(&doc);
-    let mut fields = Namespace::new("column");
+    let mut fields = Namespace::new("column", "[rename]");
     let mut defs = Vec::new();
     let mut inits = Vec::new();
     for column in &relation.columns {
-        let name = snake("column", &column.name)?;
-        fields.claim(&name, &column.name).map_err(|e| match e {
-            Error::Collision {
-                rust,
-                first,
-                second,
-                ..
-            } => Error::Collision {
-                what: "column",
-                rust,
-                first: format!("{qualified}.{first}"),
-                second: format!("{qualified}.{second}"),
-            },
-            other => other,
-        })?;
+        let name = field_name(relation, column, options)?;
+        let key = column_key(&relation.name, &column.name);
+        fields.claim(&name, &key, &key)?;
         let field = ident(&name);
-        let inner = rust_type(&column.ty, options).map_err(|e| match e {
-            MapError::Unmapped { pg_type, key } => Error::UnmappedType {
+        let inner = column_type(relation, column, options).map_err(|e| match e {
+            MapError::Unmapped { pg_type, key, hint } => Error::UnmappedType {
                 relation: qualified.clone(),
                 column: column.name.clone(),
                 pg_type,
-                key,
+                key: key.into(),
+                hint: hint.into(),
             },
             MapError::BadOverride {
                 key,

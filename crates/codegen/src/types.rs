@@ -1,32 +1,40 @@
-//! PostgreSQL type → Rust type.
+//! PostgreSQL type → Rust type: what the `postgres` crate (postgres-types) decodes.
 //!
-//! | PostgreSQL | Rust |
-//! |---|---|
-//! | `bool` | `bool` |
-//! | `int2`, `int4`, `int8` | `i16`, `i32`, `i64` |
-//! | `float4`, `float8` | `f32`, `f64` |
-//! | `numeric` | `rust_decimal::Decimal` (28 significant digits; larger values, NaN and infinities fail to decode) |
-//! | `text`, `varchar`, `bpchar` (`char(n)`), `name`, `citext` | `String` |
-//! | `"char"` | `i8` |
-//! | `oid` | `u32` |
-//! | `bytea` | `Vec<u8>` |
-//! | `json`, `jsonb` | `serde_json::Value` |
-//! | `uuid` | `uuid::Uuid` |
-//! | `timestamptz`, `timestamp`, `date`, `time` | `time::OffsetDateTime`, `time::PrimitiveDateTime`, `time::Date`, `time::Time` |
-//! | `inet` | `std::net::IpAddr` (the netmask is not kept) |
-//! | `T[]` | `Vec<T>` (one dimension, no NULL elements) |
-//! | an enum | the generated enum |
-//! | a domain | its base type, recursively: a domain's CHECK is the database's job, and the wire format is the base type's |
+//! | PostgreSQL | Rust | needs |
+//! |---|---|---|
+//! | `bool` | `bool` | |
+//! | `int2`, `int4`, `int8` | `i16`, `i32`, `i64` | |
+//! | `float4`, `float8` | `f32`, `f64` | |
+//! | `numeric` | `rust_decimal::Decimal` (28 significant digits; larger values, NaN and infinities fail to decode) | `rust_decimal` with `db-postgres` |
+//! | `text`, `varchar`, `bpchar` (`char(n)`), `name`, and the extension types `citext`, `ltree`, `lquery`, `ltxtquery` | `String` | |
+//! | `hstore` (extension) | `HashMap<String, Option<String>>` | |
+//! | `"char"` | `i8` | |
+//! | `oid` | `u32` | |
+//! | `bytea` | `Vec<u8>` | |
+//! | `json`, `jsonb` | `serde_json::Value` | postgres `with-serde_json-1` |
+//! | `uuid` | `uuid::Uuid` | postgres `with-uuid-1` |
+//! | `timestamptz`, `timestamp`, `date`, `time` | `time::OffsetDateTime`, `time::PrimitiveDateTime`, `time::Date`, `time::Time` | postgres `with-time-0_3` |
+//! | `inet` | `std::net::IpAddr` (the netmask is not kept) | |
+//! | `cidr` | `cidr::IpCidr` | postgres `with-cidr-0_2` |
+//! | `macaddr` | `eui48::MacAddress` | postgres `with-eui48-1` |
+//! | `bit(n)`, `varbit` | `bit_vec::BitVec` | postgres `with-bit-vec-0_6` |
+//! | `point`, `box`, `path` | `geo_types::Point<f64>`, `geo_types::Rect<f64>`, `geo_types::LineString<f64>` | postgres `with-geo-types-0_7` |
+//! | `pg_lsn` | `postgres::types::PgLsn` | |
+//! | `T[]` | `Vec<T>` (one dimension, no NULL elements) | |
+//! | an enum | the generated enum | |
+//! | a domain | its base type, recursively: a domain's CHECK is the database's job, and the wire format is the base type's | |
 //!
-//! Anything else (interval, ranges, composites, geometric and network types other than
-//! `inet`, ...) is an error naming the table and column, unless [`crate::Options::type_overrides`]
-//! maps it; an override applies to the domain or type it names before any of the above.
+//! Anything else (`interval`, `money`, `tsvector`, `xml`, ranges, composites, ...) is an error
+//! naming the table and column and the `gen.toml` line that maps it. A mapping in `gen.toml`
+//! (`[types]`, or `[columns]` for one column) wins over all of the above; the type it names
+//! must decode the column's wire format (`String` decodes any type read as `col::text`).
 
-use crate::Options;
 use crate::enums::type_name;
+use crate::naming::{toml_key, toml_string};
+use crate::{Options, column_key};
 use proc_macro2::TokenStream;
 use quote::quote;
-use schema::model::{PgType, PgTypeKind};
+use schema::model::{Column, PgType, PgTypeKind, Relation};
 
 /// Why a type has no mapping: the type's SQL name and the override key to use.
 #[derive(Debug)]
@@ -34,6 +42,8 @@ pub enum MapError {
     Unmapped {
         pg_type: String,
         key: String,
+        /// The `gen.toml` line that maps it.
+        hint: String,
     },
     BadOverride {
         key: String,
@@ -43,19 +53,37 @@ pub enum MapError {
     Name(crate::Error),
 }
 
+fn parse_type(key: &str, value: &str) -> Result<TokenStream, MapError> {
+    let parsed: syn::Type = syn::parse_str(value).map_err(|e| MapError::BadOverride {
+        key: key.to_owned(),
+        value: value.to_owned(),
+        message: e.to_string(),
+    })?;
+    Ok(quote! { #parsed })
+}
+
 fn override_for(ty: &PgType, options: &Options) -> Result<Option<TokenStream>, MapError> {
     let keys = [ty.name.to_string(), ty.name.name.clone(), ty.sql.clone()];
     for key in keys {
         if let Some(value) = options.type_overrides.get(&key) {
-            let parsed: syn::Type = syn::parse_str(value).map_err(|e| MapError::BadOverride {
-                key: key.clone(),
-                value: value.clone(),
-                message: e.to_string(),
-            })?;
-            return Ok(Some(quote! { #parsed }));
+            return parse_type(&key, value).map(Some);
         }
     }
     Ok(None)
+}
+
+/// The Rust type of a (non-null) value of a column: its `[columns]` mapping, else
+/// [`rust_type`].
+pub fn column_type(
+    relation: &Relation,
+    column: &Column,
+    options: &Options,
+) -> Result<TokenStream, MapError> {
+    let key = column_key(&relation.name, &column.name);
+    match options.column_overrides.get(&key) {
+        Some(value) => parse_type(&key, value),
+        None => rust_type(&column.ty, options),
+    }
 }
 
 /// The Rust type of a (non-null) value of `ty`.
@@ -63,9 +91,24 @@ pub fn rust_type(ty: &PgType, options: &Options) -> Result<TokenStream, MapError
     if let Some(t) = override_for(ty, options)? {
         return Ok(t);
     }
-    let unmapped = || MapError::Unmapped {
-        pg_type: ty.sql.clone(),
-        key: ty.name.name.clone(),
+    let unmapped = || {
+        let key = if ty.name.schema == "pg_catalog" || ty.name.schema == "public" {
+            ty.name.name.clone()
+        } else {
+            ty.name.to_string()
+        };
+        let hint = format!(
+            "`[types] {} = {}` and read the column as `{}::text`, or a Rust type that \
+             implements `FromSql` for it",
+            toml_key(&key),
+            toml_string("String"),
+            ty.name.name
+        );
+        MapError::Unmapped {
+            pg_type: ty.sql.clone(),
+            key,
+            hint,
+        }
     };
     match &ty.kind {
         PgTypeKind::Domain { base } => rust_type(base, options),
@@ -74,7 +117,7 @@ pub fn rust_type(ty: &PgType, options: &Options) -> Result<TokenStream, MapError
             Ok(quote! { Vec<#inner> })
         }
         PgTypeKind::Enum => {
-            let name = type_name(&ty.name).map_err(MapError::Name)?;
+            let name = type_name(&ty.name, options).map_err(MapError::Name)?;
             let path: syn::Path = syn::parse_str(&format!(
                 "{}::{}",
                 options.enums_module,
@@ -87,7 +130,19 @@ pub fn rust_type(ty: &PgType, options: &Options) -> Result<TokenStream, MapError
             })?;
             Ok(quote! { #path })
         }
-        PgTypeKind::Base if ty.name.name == "citext" => Ok(quote! { String }),
+        // Extension types, wherever the extension is installed: postgres-types accepts
+        // them by name.
+        PgTypeKind::Base
+            if matches!(
+                ty.name.name.as_str(),
+                "citext" | "ltree" | "lquery" | "ltxtquery"
+            ) =>
+        {
+            Ok(quote! { String })
+        }
+        PgTypeKind::Base if ty.name.name == "hstore" => {
+            Ok(quote! { ::std::collections::HashMap<String, Option<String>> })
+        }
         PgTypeKind::Base if ty.name.schema == "pg_catalog" => Ok(match ty.name.name.as_str() {
             "bool" => quote! { bool },
             "int2" => quote! { i16 },
@@ -107,6 +162,13 @@ pub fn rust_type(ty: &PgType, options: &Options) -> Result<TokenStream, MapError
             "date" => quote! { ::time::Date },
             "time" => quote! { ::time::Time },
             "inet" => quote! { ::std::net::IpAddr },
+            "cidr" => quote! { ::cidr::IpCidr },
+            "macaddr" => quote! { ::eui48::MacAddress },
+            "bit" | "varbit" => quote! { ::bit_vec::BitVec },
+            "point" => quote! { ::geo_types::Point<f64> },
+            "box" => quote! { ::geo_types::Rect<f64> },
+            "path" => quote! { ::geo_types::LineString<f64> },
+            "pg_lsn" => quote! { ::postgres::types::PgLsn },
             _ => return Err(unmapped()),
         }),
         _ => Err(unmapped()),

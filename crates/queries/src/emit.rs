@@ -131,12 +131,12 @@ struct Plan {
 
 fn type_error(q: &InferredQuery, what: String, e: MapError) -> Error {
     match e {
-        MapError::Unmapped { pg_type, key } => Error::UnmappedType {
+        MapError::Unmapped { pg_type, key, hint } => Error::UnmappedType {
             location: q.def.location(),
             name: q.def.name.clone(),
             what,
             pg_type,
-            key,
+            hint: format!("{hint}, or pass `--type {key}=RustType`"),
         },
         MapError::BadOverride {
             key,
@@ -532,7 +532,7 @@ fn reusable_model(
     let Some((relation, _)) = chosen else {
         return Ok(None);
     };
-    let name = codegen::models::struct_name(relation)?;
+    let name = codegen::models::struct_name(relation, &options.codegen)?;
     let path: syn::Path = syn::parse_str(&format!("{}::{}", options.models_module, ident(&name)))
         .map_err(|e| query_error(q, format!("bad models module path: {e}")))?;
     Ok(Some(quote! { #path }))

@@ -55,15 +55,16 @@ pub enum Error {
         message: String,
     },
     #[error(
-        "{location}: query `{name}`: {what} has type {pg_type}, which has no Rust mapping; \
-         map it with a type override, e.g. \"{key}\" => \"my_crate::MyType\""
+        "{location}: query `{name}`: {what} has type {pg_type}, which has no built-in Rust \
+         mapping; map it in gen.toml ({hint})"
     )]
     UnmappedType {
         location: String,
         name: String,
         what: String,
         pg_type: String,
-        key: String,
+        /// The `gen.toml` line to add, and the `--type` argument that does the same.
+        hint: String,
     },
     #[error("{location}: query `{name}`: {message}")]
     Query {
