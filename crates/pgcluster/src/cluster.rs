@@ -15,6 +15,7 @@ use crate::location;
 use crate::names;
 use crate::pool::AdminPool;
 use crate::privileges::{self, RunAs};
+use crate::relocation;
 use crate::server::{self, PidFile, WaitError};
 use crate::watchdog::Watchdog;
 
@@ -53,7 +54,11 @@ pub struct Cluster {
 #[derive(Debug)]
 enum Kind {
     Temporary(Temporary),
-    Persistent,
+    Persistent {
+        /// Where the files are when they are not under the directory given to
+        /// [`Cluster::persistent`] (see [`Cluster::relocated_to`]).
+        relocated: Option<PathBuf>,
+    },
 }
 
 /// What a throwaway cluster owns besides its files.
@@ -162,9 +167,20 @@ impl Cluster {
         let run_as = privileges::server_user()?;
         let root = std::path::absolute(dir)
             .map_err(|e| Error::io("could not resolve directory", dir, e))?;
-        let data_dir = root.join("data");
-        let run_dir = root.join("run");
-        let log_dir = root.join("log");
+        // Where the files live: `root` itself, unless a previous run recorded a relocation,
+        // or the server's OS user cannot reach `root` (a checkout under a private home).
+        let recorded = relocation::recorded(&root)?;
+        let relocated = match (&recorded, run_as) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(user)) if !privileges::is_reachable(&root, run_as) => {
+                Some(relocation::default_home(&root, user))
+            }
+            _ => None,
+        };
+        let home = relocated.clone().unwrap_or_else(|| root.clone());
+        let data_dir = home.join("data");
+        let run_dir = home.join("run");
+        let log_dir = home.join("log");
         let log_file = log_dir.join("postgresql.log");
         server::check_socket_path(&run_dir, DEFAULT_PORT)?;
 
@@ -181,13 +197,27 @@ impl Cluster {
             .lock()
             .map_err(|e| Error::io("could not lock", &lock_path, e))?;
 
-        for (path, mode) in [(&data_dir, 0o700), (&run_dir, 0o755), (&log_dir, 0o755)] {
+        if let Some(home) = &relocated {
+            relocation::prepare_home(home, run_as)?;
+            if recorded.is_none() {
+                relocation::record(&root, home)?;
+            }
+        }
+
+        // Everything private to the server's OS user: the socket directory above all (only
+        // that user and root can then reach the socket, whatever its own mode), but also
+        // the log, which holds statements.
+        for path in [&data_dir, &run_dir, &log_dir] {
             if !path.is_dir() {
                 DirBuilder::new()
-                    .mode(mode)
+                    .mode(0o700)
                     .create(path)
                     .map_err(|e| Error::io("could not create directory", path, e))?;
                 privileges::chown(path, run_as)?;
+            }
+            if path != &data_dir {
+                // (postgres itself insists on 0700 or 0750 for the data directory.)
+                privileges::make_private(path)?;
             }
             privileges::check_reachable(path, run_as)?;
         }
@@ -211,7 +241,7 @@ impl Cluster {
             port: DEFAULT_PORT,
             log_file,
             run_as,
-            kind: Kind::Persistent,
+            kind: Kind::Persistent { relocated },
         };
 
         if let Some(pid_file) = server::read_pid_file(&cluster.data_dir) {
@@ -332,7 +362,7 @@ impl Cluster {
                 t.stop_server();
                 Ok(())
             }
-            Kind::Persistent => self.pg_ctl_stop(),
+            Kind::Persistent { .. } => self.pg_ctl_stop(),
         }
     }
 
@@ -362,6 +392,18 @@ impl Cluster {
             return Ok(());
         }
         Err(Error::command_failed(shown, &output, hint))
+    }
+
+    /// For a persistent cluster whose files are not under the directory given to
+    /// [`Cluster::persistent`], where they are (`data/`, `run/`, `log/`): when running as
+    /// root from a directory the `postgres` OS user cannot reach, they go to
+    /// `/var/tmp/pgcluster-dev-<hash of the directory>/`, recorded in `<dir>/RELOCATED` so
+    /// every later call finds them. `None` otherwise.
+    pub fn relocated_to(&self) -> Option<&Path> {
+        match &self.kind {
+            Kind::Persistent { relocated } => relocated.as_deref(),
+            Kind::Temporary(_) => None,
+        }
     }
 
     /// The directory holding the server's Unix socket (`.s.PGSQL.<port>`).
@@ -592,6 +634,8 @@ fn base_settings(socket_dir: &Path) -> Vec<(String, String)> {
             socket_dir.to_string_lossy().into_owned(),
         ),
         ("max_connections", "200".to_string()),
+        // Owner only (the socket directory is private too): no other OS user connects.
+        ("unix_socket_permissions", "0700".to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -48,6 +48,16 @@ pub enum Error {
         blocker: PathBuf,
     },
 
+    /// A directory pgcluster would keep a cluster in is not safe to use (e.g. a relocated
+    /// dev cluster directory under `/var/tmp` that somebody else owns).
+    #[error("refusing to use {}: {reason}", .path.display())]
+    UnsafeDir {
+        /// The directory (or the file recording it).
+        path: PathBuf,
+        /// What is wrong with it, and what to do.
+        reason: String,
+    },
+
     /// The Unix socket path would exceed the kernel's limit.
     #[error(
         "socket path {} is {len} bytes, over the {max}-byte Unix socket limit; \

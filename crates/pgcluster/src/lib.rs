@@ -16,6 +16,12 @@
 //! (`listen_addresses = ''`), with trust authentication and the superuser `postgres`. Since
 //! the socket directory is private, every cluster uses port 5432 without colliding.
 //!
+//! Only the OS user the server runs as, and root, can connect: the socket's directory is
+//! mode 0700 and owned by that user, and the socket itself is `unix_socket_permissions =
+//! 0700`. Trust authentication is then safe (the approach `pg_regress` takes since
+//! CVE-2014-0067): whoever reaches the socket is the invoking user (who is the server's
+//! user, or root). No TCP listener unless [`ClusterOptions::settings`] asks for one.
+//!
 //! - [`Cluster::temporary`]: a throwaway cluster in a fresh directory under the temp dir,
 //!   with `fsync`, `full_page_writes` and `synchronous_commit` off. Stopped and deleted on
 //!   Drop. A watchdog process (a tiny `sh`) removes it too if this process dies without
@@ -27,7 +33,9 @@
 //!
 //! When this process runs as root (containers, CI), `initdb` and `postgres` run as the
 //! `postgres` OS user, which owns the cluster's directories; those must then be reachable by
-//! it (for a persistent cluster, [`Error::NotReachable`] names the blocking directory).
+//! it. A persistent cluster asked for in a directory it cannot reach (a checkout under
+//! `/root`, mode 0700) is put in `/var/tmp/pgcluster-dev-<hash>/` instead, recorded in
+//! `<dir>/RELOCATED` so later calls find it ([`Cluster::relocated_to`] says where).
 //!
 //! ## Where throwaway clusters live
 //!
@@ -82,6 +90,7 @@
 //! - `bindir`: [`find_bindir`].
 //! - `privileges`: effective uid, the `postgres` OS user, running commands as it.
 //! - `location`: where throwaway clusters live.
+//! - `relocation`: where a persistent cluster goes when its directory is unreachable.
 //! - `datadir`: `initdb` and the cache of initialised data directories.
 //! - `server`: `postmaster.pid`, `pgcluster.conf`, readiness polling, signals.
 //! - `watchdog`: the process that cleans up after a dead owner.
@@ -99,6 +108,7 @@ mod location;
 mod names;
 mod pool;
 mod privileges;
+mod relocation;
 mod server;
 mod template;
 mod watchdog;

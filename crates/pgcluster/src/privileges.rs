@@ -118,6 +118,17 @@ pub(crate) fn chown(path: &Path, run_as: Option<RunAs>) -> Result<()> {
     Ok(())
 }
 
+/// Removes group and other permissions from the directory `path` (no-op when it has none).
+pub(crate) fn make_private(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("could not inspect", path, e))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700))
+            .map_err(|e| Error::io("could not chmod", path, e))?;
+    }
+    Ok(())
+}
+
 /// Checks that `run_as` can traverse every existing ancestor of `path` (and `path` itself).
 /// Only mode bits are considered (no ACLs); root always passes.
 pub(crate) fn check_reachable(path: &Path, run_as: Option<RunAs>) -> Result<()> {

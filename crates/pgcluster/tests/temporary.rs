@@ -256,3 +256,16 @@ fn watchdog_cleans_up_shared_cluster_at_exit() {
     );
     common::assert_cleaned_up(&dir, pid, Duration::from_secs(10));
 }
+
+#[test]
+fn only_the_owner_connects_to_a_throwaway_cluster() {
+    let cluster = Cluster::temporary().unwrap();
+    let perms: String = cluster
+        .connect("postgres")
+        .unwrap()
+        .query_one("SHOW unix_socket_permissions", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(perms, "0700");
+    common::assert_only_owner_connects(cluster.bindir(), cluster.socket_dir(), cluster.port());
+}

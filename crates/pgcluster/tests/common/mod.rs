@@ -116,3 +116,89 @@ pub fn assert_cleaned_up(dir: &Path, postmaster: u32, timeout: Duration) {
         processes_mentioning(&needle)
     );
 }
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata("/proc/self").map(|m| m.uid()).ok() == Some(0)
+}
+
+/// `(uid, gid)` of an OS user, from `id`.
+pub fn os_user(name: &str) -> (u32, u32) {
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id").args([flag, name]).output().unwrap();
+        assert!(out.status.success(), "no OS user {name}");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    (id("-u"), id("-g"))
+}
+
+/// Runs `psql -c 'SELECT 1'` against the cluster's socket as the OS user `user`
+/// (`None`: as this process's user), as superuser `postgres`, without a password prompt.
+pub fn psql_as(
+    user: Option<&str>,
+    bindir: &Path,
+    socket_dir: &Path,
+    port: u16,
+) -> std::process::Output {
+    use std::os::unix::process::CommandExt as _;
+    let psql = bindir.join("psql");
+    let mut cmd = Command::new(if psql.exists() {
+        psql.as_os_str()
+    } else {
+        "psql".as_ref()
+    });
+    cmd.args([
+        "-X", "-w", "-At", "-U", "postgres", "-d", "postgres", "-c", "SELECT 1", "-h",
+    ])
+    .arg(socket_dir)
+    .arg("-p")
+    .arg(port.to_string())
+    .current_dir("/")
+    .env("PGCONNECT_TIMEOUT", "5")
+    .env_remove("PGPASSWORD")
+    .stdin(Stdio::null());
+    if let Some(user) = user {
+        let (uid, gid) = os_user(user);
+        cmd.uid(uid).gid(gid).env("HOME", "/nonexistent");
+    }
+    cmd.output().unwrap()
+}
+
+/// Asserts that OS user `nobody` cannot connect to the cluster's socket, while root and the
+/// server's OS user can (so the refusal is about who asks, not a broken command).
+pub fn assert_only_owner_connects(bindir: &Path, socket_dir: &Path, port: u16) {
+    let show = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let me = psql_as(None, bindir, socket_dir, port);
+    assert!(
+        me.status.success(),
+        "the invoking user is refused: {}",
+        show(&me)
+    );
+    if !is_root() {
+        return;
+    }
+    let server = psql_as(Some("postgres"), bindir, socket_dir, port);
+    assert!(
+        server.status.success(),
+        "the server's OS user is refused: {}",
+        show(&server)
+    );
+    let nobody = psql_as(Some("nobody"), bindir, socket_dir, port);
+    assert!(
+        !nobody.status.success(),
+        "nobody connected: {}",
+        show(&nobody)
+    );
+    assert!(
+        show(&nobody).contains("Permission denied"),
+        "refused for another reason: {}",
+        show(&nobody)
+    );
+}
