@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use migrate::{ChecksumState, DownTarget, Layout, MigrationSet, Migrator, State};
+use migrate::{ChecksumState, DiscoverOptions, DownTarget, Layout, MigrationSet, Migrator, State};
 
 use crate::database;
 
@@ -36,21 +36,26 @@ pub struct MigrateArgs {
     /// Also insert each migration's fixture (`fixtures/NNNNNN_name.sql`) right after it.
     #[arg(long, global = true)]
     fixtures: bool,
+
+    /// Files the layout's own tool ignores (a stray .sql beside diesel's folders) are errors
+    /// instead of warnings (for CI).
+    #[arg(long, global = true)]
+    strict: bool,
 }
 
 #[derive(Debug, Subcommand)]
 enum MigrateCommand {
     /// Apply every pending migration (the default).
     Up {
-        /// Stop after this version.
-        #[arg(long)]
-        to: Option<i64>,
+        /// Stop after this version (diesel: the folder's version, dashes optional).
+        #[arg(long, value_name = "VERSION")]
+        to: Option<String>,
     },
     /// Revert the newest applied migration (its down script and history row, in one transaction).
     Down {
         /// Revert every migration newer than VERSION (0: all).
         #[arg(long, value_name = "VERSION", conflicts_with = "all")]
-        to: Option<i64>,
+        to: Option<String>,
         /// Revert every applied migration.
         #[arg(long)]
         all: bool,
@@ -93,7 +98,30 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     if let Some(MigrateCommand::Renumber { onto, dry_run }) = &args.command {
         return crate::renumber_cmd::run(&dir, onto.clone(), *dry_run, args.database_url.clone());
     }
-    let set = MigrationSet::discover_with(&dir, args.layout)?;
+    let set = MigrationSet::discover_opts(
+        &dir,
+        DiscoverOptions {
+            layout: args.layout,
+            strict: args.strict,
+        },
+    )?;
+    for w in &set.warnings {
+        eprintln!("warning: {w}");
+    }
+    let version = |text: &str| -> Result<i64> {
+        set.parse_version(text).ok_or_else(|| {
+            anyhow::anyhow!(
+                "`{text}` is not a version of {} ({} layout): give a migration's version number{}",
+                dir.display(),
+                set.layout,
+                if set.layout == Layout::Diesel {
+                    " (its folder's version, e.g. 2024-01-31-120000 or 20240131120000)"
+                } else {
+                    ""
+                }
+            )
+        })
+    };
     let target = database::resolve(args.database_url.clone())?;
     let mut client = target.connect()?;
     let migrator = Migrator::new(&set)
@@ -110,7 +138,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     match args.command.unwrap_or(MigrateCommand::Up { to: None }) {
         MigrateCommand::Up { to } => {
             let applied = match to {
-                Some(v) => migrator.up_to(&mut client, v)?,
+                Some(v) => migrator.up_to(&mut client, version(&v)?)?,
                 None => migrator.up(&mut client)?,
             };
             if applied.is_empty() {
@@ -124,7 +152,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                 for a in &applied {
                     println!(
                         "applied {} {}{} ({:.1} ms)",
-                        a.version,
+                        set.show_version(a.version),
                         a.name,
                         if a.no_transaction {
                             " [no-transaction]"
@@ -145,7 +173,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
         MigrateCommand::Down { to, all } => {
             let down_target = match (to, all) {
                 (_, true) => DownTarget::All,
-                (Some(v), false) => DownTarget::To(v),
+                (Some(v), false) => DownTarget::To(version(&v)?),
                 (None, false) => DownTarget::Newest,
             };
             let reverted = migrator.down(&mut client, down_target)?;
@@ -153,11 +181,15 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                 println!("nothing to revert: no applied migration above the target");
             }
             for r in &reverted {
-                println!("reverted {} {}", r.version, r.name);
+                println!("reverted {} {}", set.show_version(r.version), r.name);
             }
         }
         MigrateCommand::Redo => match migrator.redo(&mut client)? {
-            Some((r, _)) => println!("redone {} {} (down, then up)", r.version, r.name),
+            Some((r, _)) => println!(
+                "redone {} {} (down, then up)",
+                set.show_version(r.version),
+                r.name
+            ),
             None => println!("nothing to redo: no migration is applied"),
         },
         MigrateCommand::Status { json } => {
@@ -165,7 +197,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                print_status(&rows);
+                print_status(&set, &rows);
             }
             let problem = rows
                 .iter()
@@ -181,7 +213,7 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_status(rows: &[migrate::StatusRow]) {
+fn print_status(set: &MigrationSet, rows: &[migrate::StatusRow]) {
     let width = rows
         .iter()
         .map(|r| r.name.chars().count())
@@ -205,7 +237,7 @@ fn print_status(rows: &[migrate::StatusRow]) {
         };
         println!(
             "{:>8}  {:<width$}  {:<12}  {:<25}  {}",
-            r.version,
+            set.show_version(r.version),
             r.name,
             state,
             r.applied_on.as_deref().unwrap_or("-"),

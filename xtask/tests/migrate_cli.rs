@@ -178,3 +178,92 @@ fn new_creates_the_next_pair_and_fixture() {
         assert!(dir.path().join(f).is_file(), "{f}");
     }
 }
+
+#[test]
+fn a_diesel_folder_with_a_stray_sql_file_applies_with_a_warning_and_strict_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            (
+                "2024-01-31-120000_users/up.sql",
+                "CREATE TABLE users (id int);\n",
+            ),
+            ("2024-01-31-120000_users/down.sql", "DROP TABLE users;\n"),
+            (
+                "2026-05-05-180007-0000_orgs/up.sql",
+                "CREATE TABLE orgs (id int);\n",
+            ),
+            ("2026-05-05-180007-0000_orgs/down.sql", "DROP TABLE orgs;\n"),
+            ("backfill.sql", "UPDATE users SET id = id;\n"),
+        ],
+    );
+    let db = fresh_db();
+    let o = xtask(&["migrate", "--strict"], db.url(), dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("backfill.sql: ignored, as diesel ignores it"),
+        "{err}"
+    );
+    assert!(err.contains("(an error with --strict)"), "{err}");
+
+    let o = xtask(&["migrate"], db.url(), dir.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        err.starts_with("warning: ") && err.contains("backfill.sql: ignored, as diesel ignores it"),
+        "{err}"
+    );
+    // Versions are shown as diesel writes them; --to takes them with or without dashes.
+    assert!(out.contains("applied 20240131120000 users"), "{out}");
+    assert!(out.contains("applied 202605051800070000 orgs"), "{out}");
+    let o = xtask(
+        &["migrate", "down", "--to", "2024-01-31-120000"],
+        db.url(),
+        dir.path(),
+    );
+    assert_eq!(
+        text(&o).0,
+        "reverted 202605051800070000 orgs\n",
+        "{:?}",
+        text(&o)
+    );
+}
+
+#[test]
+fn begin_commit_in_a_migration_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("000001_a.up.sql", "CREATE TABLE a (id int);\n"),
+            ("000001_a.down.sql", "DROP TABLE a;\n"),
+            (
+                "000002_b.up.sql",
+                "BEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n",
+            ),
+            ("000002_b.down.sql", "DROP TABLE b;\n"),
+            ("000003_c.up.sql", "SELECT nope;\n"),
+            ("000003_c.down.sql", "SELECT 1;\n"),
+        ],
+    );
+    let db = fresh_db();
+    let o = xtask(&["migrate"], db.url(), dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("000002_b.up.sql:3: `COMMIT` at top level"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was applied"), "{err}");
+    let mut c = db.connect().unwrap();
+    let n: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "nothing ran, not even the history table");
+}

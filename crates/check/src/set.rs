@@ -56,7 +56,15 @@ pub fn run(dir: &Path, layout: Option<Layout>) -> (PartReport, Option<MigrationS
         }
     };
     let mut failures = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes: Vec<Finding> = set
+        .warnings
+        .iter()
+        .map(|w| {
+            Finding::new(format!("warning: {}", w.message))
+                .at(Location::file(&w.path))
+                .rule("ignored-file")
+        })
+        .collect();
     let fixtures = match set.layout {
         Layout::Paired => {
             for m in &set.migrations {

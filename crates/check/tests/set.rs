@@ -175,3 +175,28 @@ fn transaction_control_in_a_migration_fails_with_file_and_line() {
     assert!(at("BEGIN", 1) && at("COMMIT", 3), "{text}");
     assert!(text.contains("000003_teams.up.sql:3"), "{text}");
 }
+
+#[test]
+fn files_the_layouts_tool_ignores_are_shown_as_warnings() {
+    let dir = folder(&[
+        (
+            "2024-01-31-120000_users/up.sql",
+            "CREATE TABLE users (id int);\n",
+        ),
+        ("2024-01-31-120000_users/down.sql", "DROP TABLE users;\n"),
+        ("backfill.sql", "UPDATE users SET id = id;\n"),
+    ]);
+    let report = check(dir.path(), &[Part::Set]);
+    let text = report.to_string();
+    assert!(report.passed(), "{text}");
+    let notes = &report.part(Part::Set).unwrap().notes;
+    assert!(
+        notes.iter().any(|n| n
+            .message
+            .starts_with("warning: ignored, as diesel ignores it")
+            && n.location
+                .as_ref()
+                .is_some_and(|l| l.path.ends_with("backfill.sql"))),
+        "{text}"
+    );
+}

@@ -1,8 +1,13 @@
 //! Discovery and validation of a migration folder (walkdir).
 //!
 //! Every problem is collected with its path before anything runs, so one pass tells the user
-//! all that is wrong. Nothing in the folder is skipped silently: a `.sql` file that fits no
-//! pattern of the layout is an error, not a warning.
+//! all that is wrong. A folder is read the way its layout's own tool reads it: a file that
+//! diesel or refinery ignores (a one-off `.sql` script beside diesel's migration folders, a
+//! refinery file whose name does not match `V{n}__name.sql`) is a *warning* naming it and why it
+//! is ignored, and the run goes on ([`DiscoverOptions::strict`] makes warnings errors). In the
+//! paired layout a stray `.sql` file is an error: it is most likely a misnamed migration.
+//! Nothing is skipped silently, except hidden files (`.gitkeep`) and documentation (`*.md`,
+//! `*.txt`, `README*`, `LICENSE*`), which every tool ignores.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,7 +20,17 @@ use crate::set::{Layout, Migration, MigrationSet, Script};
 /// Name of the folder, inside a paired-layout migration folder, that holds the fixtures.
 pub const FIXTURES_DIR: &str = "fixtures";
 
-pub(crate) fn discover(dir: &Path, layout: Option<Layout>) -> Result<MigrationSet> {
+/// How to discover a folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DiscoverOptions {
+    /// The layout; `None`: detect it.
+    pub layout: Option<Layout>,
+    /// Files the layout's own tool ignores are errors instead of warnings (for CI).
+    pub strict: bool,
+}
+
+pub(crate) fn discover(dir: &Path, options: DiscoverOptions) -> Result<MigrationSet> {
+    let layout = options.layout;
     let meta = std::fs::metadata(dir).map_err(|source| Error::Io {
         path: dir.to_path_buf(),
         source,
@@ -36,13 +51,21 @@ pub(crate) fn discover(dir: &Path, layout: Option<Layout>) -> Result<MigrationSe
         None => detect(dir, &entries)?,
     };
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     // Every version seen, complete or not, for the gap check.
     let mut seen: Vec<(i64, PathBuf)> = Vec::new();
     let mut migrations = match layout {
-        Layout::Paired => paired(dir, &entries, &mut problems, &mut seen),
-        Layout::Diesel => diesel(dir, &entries, &mut problems),
-        Layout::Refinery => refinery(&entries, &mut problems),
+        Layout::Paired => paired(dir, &entries, &mut problems, &mut warnings, &mut seen),
+        Layout::Diesel => diesel(dir, &entries, &mut problems, &mut warnings),
+        Layout::Refinery => refinery(&entries, &mut problems, &mut warnings),
     };
+    warnings.sort_by(|a: &Problem, b: &Problem| a.path.cmp(&b.path));
+    if options.strict {
+        problems.extend(warnings.drain(..).map(|mut w| {
+            w.message.push_str(" (an error with --strict)");
+            w
+        }));
+    }
     migrations.sort_by_key(|m| m.version);
     duplicates(&migrations, &mut problems);
     transaction_control(layout, &migrations, &mut problems);
@@ -66,6 +89,7 @@ pub(crate) fn discover(dir: &Path, layout: Option<Layout>) -> Result<MigrationSe
         dir: dir.to_path_buf(),
         layout,
         migrations,
+        warnings,
     })
 }
 
@@ -219,6 +243,7 @@ fn paired(
     dir: &Path,
     entries: &[Entry],
     problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
     seen: &mut Vec<(i64, PathBuf)>,
 ) -> Vec<Migration> {
     // Keyed by (version, name): two names with one version are reported as duplicates later.
@@ -233,6 +258,12 @@ fn paired(
         let depth = e.rel.components().count();
         let in_fixtures = depth == 2 && e.rel.starts_with(fixtures_dir);
         if !name.ends_with(".sql") {
+            if !is_documentation(&name) {
+                warnings.push(Problem::new(
+                    &e.path,
+                    "ignored: not a .sql file (migrations are NNNNNN_name.up.sql / .down.sql)",
+                ));
+            }
             continue;
         }
         if in_fixtures {
@@ -330,6 +361,7 @@ fn paired(
             .and_then(|p| script(&p, problems));
         out.push(Migration {
             version: *version,
+            version_text: version.to_string(),
             name: pair.name.clone(),
             up,
             down: Some(down),
@@ -346,21 +378,29 @@ fn paired(
     out
 }
 
-fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Migration> {
+fn diesel(
+    dir: &Path,
+    entries: &[Entry],
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Vec<Migration> {
     let mut out = Vec::new();
     for e in entries
         .iter()
         .filter(|e| e.is_dir && e.rel.components().count() == 1)
     {
         let folder = file_name(&e.rel);
-        let Some((version, name)) = parse_diesel(&folder) else {
-            problems.push(Problem {
-                path: e.path.clone(),
-                line: None,
-                message: "unparsable diesel migration folder: expected VERSION_name (e.g. 2024-01-31-120000_create_users)"
-                    .into(),
-            });
-            continue;
+        let (version, version_text, name) = match parse_diesel(&folder) {
+            Ok(parsed) => parsed,
+            Err(why) => {
+                problems.push(Problem::new(
+                    &e.path,
+                    format!(
+                        "unparsable diesel migration folder: {why}; expected VERSION_name (e.g. 2024-01-31-120000_create_users)"
+                    ),
+                ));
+                continue;
+            }
         };
         let up_path = e.path.join("up.sql");
         let down_path = e.path.join("down.sql");
@@ -400,49 +440,84 @@ fn diesel(dir: &Path, entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Mig
         down.no_transaction |= no_tx;
         out.push(Migration {
             version,
+            version_text,
             name,
             up,
             down: Some(down),
             fixture: None,
         });
     }
+    // diesel reads only the folders of `dir`, and in each only up.sql, down.sql, metadata.toml.
     for e in entries.iter().filter(|e| !e.is_dir) {
         let depth = e.rel.components().count();
         let name = file_name(&e.rel);
         let known = depth == 2 && matches!(name.as_str(), "up.sql" | "down.sql" | "metadata.toml");
-        if name.ends_with(".sql") && !known {
-            problems.push(Problem {
-                path: e.path.clone(),
-                line: None,
-                message: format!(
-                    "SQL file outside the diesel layout: each migration is a folder of {} holding up.sql and down.sql",
-                    dir.display()
-                ),
-            });
+        if known || is_documentation(&name) {
+            continue;
         }
+        let why = if depth == 1 {
+            format!(
+                "ignored, as diesel ignores it: diesel runs only the migration folders of {} (VERSION_name/ holding up.sql and down.sql), not files beside them",
+                dir.display()
+            )
+        } else {
+            "ignored, as diesel ignores it: diesel reads only up.sql, down.sql and metadata.toml of a migration folder".to_string()
+        };
+        warnings.push(Problem::new(&e.path, why));
     }
     out
 }
 
-/// `2024-01-31-120000_create users` → (20240131120000, "create users").
-pub(crate) fn parse_diesel(folder: &str) -> Option<(i64, String)> {
-    let prefix_len = folder
-        .char_indices()
-        .take_while(|(_, c)| c.is_ascii_digit() || *c == '-' || *c == '_')
-        .map(|(i, c)| i + c.len_utf8())
-        .last()?;
-    let prefix = &folder[..prefix_len];
-    // The name starts after the last separator of the version run.
-    let cut = prefix.rfind('_')?;
-    let (version_part, name) = (&folder[..cut], &folder[cut + 1..]);
-    let digits: String = version_part
-        .chars()
-        .filter(|c| c.is_ascii_digit())
-        .collect();
-    if digits.is_empty() || name.trim().is_empty() {
+/// Width of the history table's version for a diesel migration: the folder's version digits,
+/// right-padded with zeros to this many digits. Comparing the padded numbers is comparing
+/// diesel's version strings (string order, as diesel sorts them): `20260527120000` (14 digits,
+/// older diesel_cli) sorts after `202605051800070000` (18 digits, current diesel_cli), as in
+/// diesel. 18 digits fit an `int8`.
+pub const DIESEL_VERSION_DIGITS: usize = 18;
+
+/// The history version of a diesel version string (digits only, at most
+/// [`DIESEL_VERSION_DIGITS`] of them).
+pub(crate) fn diesel_history_version(digits: &str) -> Option<i64> {
+    if digits.is_empty()
+        || digits.len() > DIESEL_VERSION_DIGITS
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
-    Some((digits.parse().ok()?, name.to_string()))
+    format!("{digits:0<DIESEL_VERSION_DIGITS$}").parse().ok()
+}
+
+/// A diesel folder name, read as diesel reads it: the version is the name up to the first
+/// `_` with every `-` removed (diesel compares versions as strings), the name is the rest.
+/// `2024-01-31-120000_create users` → (202401311200000000, "20240131120000", "create users").
+pub(crate) fn parse_diesel(folder: &str) -> std::result::Result<(i64, String, String), String> {
+    let Some((version_part, name)) = folder.split_once('_') else {
+        return Err("no `_` between version and name".into());
+    };
+    let digits = version_part.replace('-', "");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("version `{version_part}` is not digits and dashes"));
+    }
+    if digits.len() > DIESEL_VERSION_DIGITS {
+        return Err(format!(
+            "version `{digits}` has {} digits, at most {DIESEL_VERSION_DIGITS} are supported",
+            digits.len()
+        ));
+    }
+    if name.trim().is_empty() {
+        return Err("empty name after the version".into());
+    }
+    let version = diesel_history_version(&digits).ok_or("unreadable version")?;
+    Ok((version, digits, name.to_string()))
+}
+
+/// Files every tool ignores and nobody mistakes for a migration.
+fn is_documentation(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".md")
+        || lower.ends_with(".txt")
+        || lower.starts_with("readme")
+        || lower.starts_with("license")
 }
 
 fn diesel_metadata(path: &Path) -> std::result::Result<bool, String> {
@@ -452,7 +527,9 @@ fn diesel_metadata(path: &Path) -> std::result::Result<bool, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let table: toml::Table = text.parse().map_err(|e| format!("invalid TOML: {e}"))?;
     match table.get("run_in_transaction") {
-        None => Ok(false),
+        // diesel's `TomlMetadata` has `#[serde(default)] run_in_transaction: bool`: a
+        // metadata.toml without the key means false (only a missing file means true).
+        None => Ok(true),
         Some(toml::Value::Boolean(b)) => Ok(!b),
         Some(other) => Err(format!(
             "run_in_transaction must be true or false, found {other}"
@@ -460,7 +537,7 @@ fn diesel_metadata(path: &Path) -> std::result::Result<bool, String> {
     }
 }
 
-/// `V12__name` → (12, "name").
+/// `V12__name.sql` → (12, "name"), by refinery's own pattern `^[UV](\d+(\.\d+)?)__(\w+)\.sql$`.
 fn parse_refinery(file: &str) -> Option<(i64, String)> {
     let stem = file.strip_suffix(".sql")?;
     let rest = stem.strip_prefix('V')?;
@@ -470,30 +547,73 @@ fn parse_refinery(file: &str) -> Option<(i64, String)> {
     }
     let (num, rest) = rest.split_at(digits);
     let name = rest.strip_prefix("__")?;
-    if name.is_empty() {
+    if !is_refinery_word(name) {
         return None;
     }
     Some((num.parse().ok()?, name.to_string()))
 }
 
-fn refinery(entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Migration> {
+/// refinery's `\w+`: one or more letters, digits, marks or `_`.
+fn is_refinery_word(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Whether refinery itself would take `file` for a migration (versioned or not).
+fn refinery_would_read(file: &str) -> bool {
+    let Some(stem) = file.strip_suffix(".sql") else {
+        return false;
+    };
+    let Some(rest) = stem.strip_prefix(['U', 'V', '|']) else {
+        return false;
+    };
+    let version_len = rest.find("__").unwrap_or(0);
+    let version = &rest[..version_len];
+    let numeric = !version.is_empty()
+        && version.split('.').count() <= 2
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    numeric && is_refinery_word(&rest[version_len + 2..])
+}
+
+fn refinery(
+    entries: &[Entry],
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Vec<Migration> {
     let mut out = Vec::new();
     for e in entries.iter().filter(|e| !e.is_dir) {
         let name = file_name(&e.rel);
+        if name.ends_with(".rs") && name.starts_with(['V', 'U']) {
+            problems.push(Problem::new(
+                &e.path,
+                "Rust migrations are not supported: write it as V{n}__name.sql",
+            ));
+            continue;
+        }
         if !name.ends_with(".sql") {
+            if !is_documentation(&name) {
+                warnings.push(Problem::new(
+                    &e.path,
+                    "ignored, as refinery ignores it: not a .sql migration (V{n}__name.sql)",
+                ));
+            }
             continue;
         }
         let Some((version, mname)) = parse_refinery(&name) else {
-            let message = if name.starts_with('U') {
-                "unversioned (U) refinery migrations are not supported: rename it V{n}__name.sql"
+            if refinery_would_read(&name) {
+                let message = if name.starts_with('U') {
+                    "unversioned (U) refinery migrations are not supported: rename it V{n}__name.sql"
+                } else {
+                    "unsupported migration name: expected V{n}__name.sql with an integer version"
+                };
+                problems.push(Problem::new(&e.path, message));
             } else {
-                "unparsable migration name: expected V{n}__name.sql"
-            };
-            problems.push(Problem {
-                path: e.path.clone(),
-                line: None,
-                message: message.into(),
-            });
+                warnings.push(Problem::new(
+                    &e.path,
+                    "ignored, as refinery ignores it: the name does not match refinery's V{n}__name.sql (name: letters, digits and _ only)",
+                ));
+            }
             continue;
         };
         let Some(up) = script(&e.path, problems) else {
@@ -501,6 +621,7 @@ fn refinery(entries: &[Entry], problems: &mut Vec<Problem>) -> Vec<Migration> {
         };
         out.push(Migration {
             version,
+            version_text: version.to_string(),
             name: mname,
             up,
             down: None,
@@ -622,17 +743,52 @@ mod tests {
     fn diesel_names() {
         assert_eq!(
             parse_diesel("2024-01-31-120000_create_users"),
-            Some((20240131120000, "create_users".into()))
+            Ok((
+                202401311200000000,
+                "20240131120000".into(),
+                "create_users".into()
+            ))
+        );
+        assert_eq!(
+            parse_diesel("2026-05-05-180007-0000_add x"),
+            Ok((
+                202605051800070000,
+                "202605051800070000".into(),
+                "add x".into()
+            ))
         );
         assert_eq!(
             parse_diesel("00000000000000_diesel_initial_setup"),
-            Some((0, "diesel_initial_setup".into()))
+            Ok((0, "00000000000000".into(), "diesel_initial_setup".into()))
         );
+        // diesel's version stops at the first `_`.
         assert_eq!(
             parse_diesel("2024_01_31_120000_create users"),
-            Some((20240131120000, "create users".into()))
+            Ok((
+                202400000000000000,
+                "2024".into(),
+                "01_31_120000_create users".into()
+            ))
         );
-        assert_eq!(parse_diesel("create_users"), None);
+        assert!(parse_diesel("create_users").is_err());
+        assert!(parse_diesel("20240131120000").is_err());
+        assert!(parse_diesel("2024013112000000001_x").is_err());
+    }
+
+    #[test]
+    fn diesel_order_is_string_order() {
+        let mut versions = vec![
+            "20260527120000",
+            "202605051800070000",
+            "20251101000000",
+            "202512010000000000",
+            "00000000000000",
+            "2026052712000001",
+        ];
+        let mut by_history = versions.clone();
+        versions.sort();
+        by_history.sort_by_key(|v| diesel_history_version(v).unwrap());
+        assert_eq!(versions, by_history);
     }
 
     #[test]
@@ -640,5 +796,10 @@ mod tests {
         assert_eq!(parse_refinery("V3__add_x.sql"), Some((3, "add_x".into())));
         assert_eq!(parse_refinery("V3_add_x.sql"), None);
         assert_eq!(parse_refinery("U3__add_x.sql"), None);
+        assert_eq!(parse_refinery("V3__add-x.sql"), None);
+        assert!(refinery_would_read("U3__add_x.sql"));
+        assert!(refinery_would_read("V3.1__add_x.sql"));
+        assert!(!refinery_would_read("V3__add-x.sql"));
+        assert!(!refinery_would_read("seed.sql"));
     }
 }

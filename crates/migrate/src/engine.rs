@@ -98,6 +98,7 @@ impl<'a> Migrator<'a> {
         lock::with_lock(client, &*self.on_wait, |c| {
             history::ensure(c)?;
             let applied = history::read(c)?;
+            let applied = crate::reencode::apply(c, self.set, applied)?;
             verify(self.set, &applied)?;
             let pending = pending(self.set, &applied, version)?;
             self.apply(c, &pending)

@@ -29,6 +29,7 @@ mod history;
 mod lock;
 mod new;
 mod pgerror;
+mod reencode;
 mod refinery_bridge;
 pub mod renumber;
 mod revert;
@@ -38,7 +39,7 @@ mod status;
 pub mod txcontrol;
 
 pub use directive::no_transaction;
-pub use discover::FIXTURES_DIR;
+pub use discover::{DIESEL_VERSION_DIGITS, DiscoverOptions, FIXTURES_DIR};
 pub use engine::{Applied, Migrator};
 pub use error::{Error, Problem, Result, SqlFailure};
 pub use history::{HISTORY_TABLE, HistoryRow};

@@ -48,6 +48,7 @@ impl Migrator<'_> {
                 return Ok(Vec::new());
             }
             let applied = history::read(c)?;
+            let applied = crate::reencode::apply(c, self.set, applied)?;
             engine::verify(self.set, &applied)?;
             let versions: Vec<i64> = match target {
                 DownTarget::Newest => applied.last().map(|r| r.version).into_iter().collect(),
@@ -128,6 +129,7 @@ impl Migrator<'_> {
                 return Ok(None);
             }
             let applied = history::read(c)?;
+            let applied = crate::reencode::apply(c, self.set, applied)?;
             engine::verify(self.set, &applied)?;
             let Some(newest) = applied.last() else {
                 return Ok(None);

@@ -65,8 +65,14 @@ pub struct Script {
 /// One versioned migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
-    /// Its version (for diesel, the digits of the folder's version part).
+    /// Its version as recorded in the history table and compared: the file name's number, or
+    /// for diesel the folder's version digits right-padded with zeros to 18 digits, so that
+    /// numeric order is diesel's string order (see [`crate::DIESEL_VERSION_DIGITS`]).
     pub version: i64,
+    /// The version as the layout's own tool writes it and as people see it: for diesel the
+    /// folder's version without dashes (what `__diesel_schema_migrations` records, e.g.
+    /// `20240131120000`), else the number.
+    pub version_text: String,
     /// Its name as written in the file or folder name (any UTF-8, spaces included).
     pub name: String,
     /// The up script.
@@ -91,7 +97,7 @@ impl Migration {
 
     /// `version_name`, as shown to people.
     pub fn label(&self) -> String {
-        format!("{}_{}", self.version, self.name)
+        format!("{}_{}", self.version_text, self.name)
     }
 }
 
@@ -116,17 +122,63 @@ pub struct MigrationSet {
     pub layout: Layout,
     /// The migrations, ascending by version, versions unique.
     pub migrations: Vec<Migration>,
+    /// Files the layout's own tool ignores, each with why (empty with `strict` discovery,
+    /// which makes them errors). Show them to the user.
+    pub warnings: Vec<crate::Problem>,
 }
 
 impl MigrationSet {
     /// Discover and validate the migrations in `dir`, detecting the layout.
     pub fn discover(dir: &Path) -> crate::Result<MigrationSet> {
-        crate::discover::discover(dir, None)
+        crate::discover::discover(dir, crate::DiscoverOptions::default())
     }
 
     /// Discover with an explicit layout (`None`: detect it).
     pub fn discover_with(dir: &Path, layout: Option<Layout>) -> crate::Result<MigrationSet> {
-        crate::discover::discover(dir, layout)
+        crate::discover::discover(
+            dir,
+            crate::DiscoverOptions {
+                layout,
+                strict: false,
+            },
+        )
+    }
+
+    /// Discover with every option (layout, `strict`).
+    pub fn discover_opts(
+        dir: &Path,
+        options: crate::DiscoverOptions,
+    ) -> crate::Result<MigrationSet> {
+        crate::discover::discover(dir, options)
+    }
+
+    /// The history version of `text` as a user types it (`--to`): a number, or for diesel a
+    /// folder version with or without dashes (`2024-01-31-120000` or `20240131120000`). `0`
+    /// stays 0 (before every migration).
+    pub fn parse_version(&self, text: &str) -> Option<i64> {
+        let digits = text.trim().replace('-', "");
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if digits.bytes().all(|b| b == b'0') {
+            return Some(0);
+        }
+        match self.layout {
+            Layout::Diesel => self
+                .migrations
+                .iter()
+                .find(|m| m.version_text == digits)
+                .map(|m| m.version)
+                .or_else(|| crate::discover::diesel_history_version(&digits)),
+            _ => digits.parse().ok(),
+        }
+    }
+
+    /// How `version` is shown to people: the migration's [`Migration::version_text`] when it
+    /// is in the folder, else the number.
+    pub fn show_version(&self, version: i64) -> String {
+        self.get(version)
+            .map_or_else(|| version.to_string(), |m| m.version_text.clone())
     }
 
     /// The migration with this version.

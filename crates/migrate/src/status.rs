@@ -35,8 +35,10 @@ pub enum ChecksumState {
 /// One line of `status`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StatusRow {
-    /// Version.
+    /// Version, as recorded in the history table.
     pub version: i64,
+    /// Version as people see it (diesel: the folder's version without dashes).
+    pub version_text: String,
     /// Name (the file's; the recorded one when the file is missing).
     pub name: String,
     /// Applied, pending or missing.
@@ -55,7 +57,8 @@ impl Migrator<'_> {
     /// The status of every migration (no lock needed: it only reads).
     pub fn status(&self, client: &mut Client) -> Result<Vec<StatusRow>> {
         let applied = if history::exists(client)? {
-            history::read(client)?
+            // Read only: legacy diesel rows are shown as they will be rewritten.
+            crate::reencode::upgraded(self.set, history::read(client)?).0
         } else {
             Vec::new()
         };
@@ -67,6 +70,7 @@ impl Migrator<'_> {
                 let row = applied.iter().find(|r| r.version == m.version);
                 StatusRow {
                     version: m.version,
+                    version_text: m.version_text.clone(),
                     name: m.name.clone(),
                     state: if row.is_some() {
                         State::Applied
@@ -88,6 +92,7 @@ impl Migrator<'_> {
             if self.set.get(r.version).is_none() {
                 rows.push(StatusRow {
                     version: r.version,
+                    version_text: r.version.to_string(),
                     name: r.name.clone(),
                     state: State::MissingFile,
                     applied_on: Some(r.applied_on.clone()),
