@@ -59,6 +59,15 @@ pub fn resolve_dir(dir: &Path) -> PathBuf {
     }
 }
 
+/// The embedded dev cluster's directory: `XTASK_DEV_CLUSTER_DIR` when set, else `.pgdata` at
+/// the workspace root.
+pub fn dev_cluster_dir() -> PathBuf {
+    match std::env::var_os("XTASK_DEV_CLUSTER_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => workspace_root().join(".pgdata"),
+    }
+}
+
 /// Resolve the target: an explicit URL (flag or `DATABASE_URL`, clap fills both), else the
 /// embedded dev cluster.
 pub fn resolve(url: Option<String>) -> Result<Target> {
@@ -68,7 +77,7 @@ pub fn resolve(url: Option<String>) -> Result<Target> {
             origin: "--database-url / DATABASE_URL".into(),
         });
     }
-    let dir = workspace_root().join(".pgdata");
+    let dir = dev_cluster_dir();
     let cluster = pgcluster::Cluster::persistent(&dir, &pgcluster::ClusterOptions::default())
         .with_context(|| {
             format!(
@@ -76,6 +85,19 @@ pub fn resolve(url: Option<String>) -> Result<Target> {
                 dir.display()
             )
         })?;
+    let origin = match cluster.relocated_to() {
+        Some(home) => {
+            eprintln!(
+                "note: the dev cluster of {} lives in {} (the `postgres` OS user cannot reach \
+                 the checkout; recorded in {})",
+                dir.display(),
+                home.display(),
+                dir.join("RELOCATED").display()
+            );
+            format!("embedded dev cluster in {}", home.display())
+        }
+        None => format!("embedded dev cluster in {}", dir.display()),
+    };
     let mut admin = cluster.connect("postgres")?;
     let exists = admin
         .query_opt(
@@ -88,6 +110,6 @@ pub fn resolve(url: Option<String>) -> Result<Target> {
     }
     Ok(Target {
         url: cluster.url(DEV_DATABASE),
-        origin: format!("embedded dev cluster in {}", dir.display()),
+        origin,
     })
 }
