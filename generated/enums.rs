@@ -90,7 +90,12 @@ impl ::postgres::types::ToSql for AiBudgetPeriod {
         Ok(::postgres::types::IsNull::No)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::ToSql>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
     ::postgres::types::to_sql_checked!();
 }
@@ -103,7 +108,12 @@ impl<'a> ::postgres::types::FromSql<'a> for AiBudgetPeriod {
         Ok(::std::str::from_utf8(raw)?.parse()?)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::FromSql<'a>>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
 }
 
@@ -184,7 +194,12 @@ impl ::postgres::types::ToSql for AiBudgetSource {
         Ok(::postgres::types::IsNull::No)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::ToSql>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
     ::postgres::types::to_sql_checked!();
 }
@@ -197,7 +212,12 @@ impl<'a> ::postgres::types::FromSql<'a> for AiBudgetSource {
         Ok(::std::str::from_utf8(raw)?.parse()?)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::FromSql<'a>>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
 }
 
@@ -283,7 +303,12 @@ impl ::postgres::types::ToSql for ApiKeyScope {
         Ok(::postgres::types::IsNull::No)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::ToSql>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
     ::postgres::types::to_sql_checked!();
 }
@@ -296,7 +321,12 @@ impl<'a> ::postgres::types::FromSql<'a> for ApiKeyScope {
         Ok(::std::str::from_utf8(raw)?.parse()?)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::FromSql<'a>>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
 }
 
@@ -387,7 +417,12 @@ impl ::postgres::types::ToSql for LoginType {
         Ok(::postgres::types::IsNull::No)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::ToSql>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
     ::postgres::types::to_sql_checked!();
 }
@@ -400,7 +435,12 @@ impl<'a> ::postgres::types::FromSql<'a> for LoginType {
         Ok(::std::str::from_utf8(raw)?.parse()?)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::FromSql<'a>>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
 }
 
@@ -501,7 +541,12 @@ impl ::postgres::types::ToSql for ResourceType {
         Ok(::postgres::types::IsNull::No)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::ToSql>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
     ::postgres::types::to_sql_checked!();
 }
@@ -514,7 +559,12 @@ impl<'a> ::postgres::types::FromSql<'a> for ResourceType {
         Ok(::std::str::from_utf8(raw)?.parse()?)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::FromSql<'a>>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
 }
 
@@ -591,7 +641,12 @@ impl ::postgres::types::ToSql for UserStatus {
         Ok(::postgres::types::IsNull::No)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::ToSql>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
     ::postgres::types::to_sql_checked!();
 }
@@ -604,6 +659,11 @@ impl<'a> ::postgres::types::FromSql<'a> for UserStatus {
         Ok(::std::str::from_utf8(raw)?.parse()?)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::FromSql<'a>>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! `enums.rs`: every PostgreSQL enum type as a Rust enum, labels in catalog order (which is
 //! the type's sort order, so the derived `Ord` agrees with PostgreSQL's), with `ToSql` and
-//! `FromSql` from `postgres::types` (text format; `accepts` checks the type's name and schema).
+//! `FromSql` from `postgres::types` (text format; `accepts` checks the type's name and schema,
+//! and takes a domain over the enum too).
 //!
 //! Names: the type is named by [`type_name`]; a label's variant by [`crate::naming::words`]
 //! (so `''` is `Empty`, `#` is `Hash`), unless `gen.toml` names it. The generated code
@@ -163,7 +164,10 @@ fn generate_enum(e: &EnumType, rust: &str, options: &Options) -> Result<TokenStr
             }
 
             fn accepts(ty: &::postgres::types::Type) -> bool {
-                ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+                match ty.kind() {
+                    ::postgres::types::Kind::Domain(base) => <Self as ::postgres::types::ToSql>::accepts(base),
+                    _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+                }
             }
 
             ::postgres::types::to_sql_checked!();
@@ -178,7 +182,10 @@ fn generate_enum(e: &EnumType, rust: &str, options: &Options) -> Result<TokenStr
             }
 
             fn accepts(ty: &::postgres::types::Type) -> bool {
-                ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+                match ty.kind() {
+                    ::postgres::types::Kind::Domain(base) => <Self as ::postgres::types::FromSql<'a>>::accepts(base),
+                    _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+                }
             }
         }
     })

@@ -1,0 +1,16 @@
+DROP DOMAIN positive;
+DROP DOMAIN status_d;
+DROP TYPE ignored.hidden;
+DROP TYPE "Mixed Case"."Kind";
+DROP TYPE utils.level;
+DROP TYPE unknown_enum_label;
+DROP TYPE option;
+DROP TYPE punct;
+DROP TYPE status;
+DROP TYPE form_type;
+DROP SCHEMA ignored;
+DROP SCHEMA "Mixed Case";
+DROP SCHEMA utils;
+DROP EXTENSION hstore;
+DROP EXTENSION citext;
+DROP EXTENSION ltree;

@@ -1,0 +1,12 @@
+DROP TABLE ignored.secret;
+DROP MATERIALIZED VIEW setting_levels;
+DROP VIEW status_counts;
+DROP TABLE events;
+DROP FUNCTION utils.setting(text);
+DROP TABLE utils.settings;
+DROP TABLE "Users";
+DROP TABLE "vec";
+DROP TABLE result;
+DROP TABLE "Mixed Case"."Order Items";
+DROP TABLE documents;
+DROP TABLE every_type;
