@@ -73,6 +73,27 @@ enum MigrateCommand {
         /// What the migration does, e.g. "add budget caps".
         name: String,
     },
+    /// Take over a database another tool migrated (diesel, golang-migrate, sqlx, refinery):
+    /// record the migrations its history table lists as applied, running none of them.
+    Adopt {
+        /// The tool whose history to read: diesel, golang-migrate, sqlx or refinery. Default:
+        /// the one whose table is found.
+        #[arg(long, value_name = "TOOL")]
+        from: Option<migrate::Tool>,
+        /// Check and show what would be recorded; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// For a database with no history at all (schema made by hand or restored from a dump):
+    /// record every migration up to VERSION as applied, running none of them.
+    Baseline {
+        /// The newest migration the database already has.
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+        /// Show what would be recorded; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// After merging the main branch: move this branch's new migrations (and fixtures) past
     /// the main branch's highest version, refusing if one is applied to the database.
     Renumber {
@@ -205,6 +226,48 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
             if problem {
                 return Ok(ExitCode::from(1));
             }
+        }
+        MigrateCommand::Adopt { from, dry_run } => {
+            let adoption = migrator.adopt(&mut client, from, dry_run)?;
+            let verb = if dry_run { "would record" } else { "recorded" };
+            for r in &adoption.recorded {
+                println!(
+                    "{verb} {} {} as applied (applied on {})",
+                    r.version_text, r.name, r.applied_on
+                );
+            }
+            println!(
+                "{} {} migration(s) from {}'s history ({}) in {}; no migration SQL ran{}",
+                verb,
+                adoption.recorded.len(),
+                adoption.tool,
+                adoption.tool.table(),
+                target.display(),
+                if dry_run {
+                    "; nothing was changed (--dry-run)"
+                } else if adoption.tool == migrate::Tool::Refinery {
+                    "; refinery_schema_history now has int8 versions"
+                } else {
+                    "; the other tool's table is left as it was"
+                }
+            );
+        }
+        MigrateCommand::Baseline { to, dry_run } => {
+            let recorded = migrator.baseline(&mut client, version(&to)?, dry_run)?;
+            let verb = if dry_run { "would record" } else { "recorded" };
+            for r in &recorded {
+                println!("{verb} {} {} as applied", r.version_text, r.name);
+            }
+            println!(
+                "{verb} {} migration(s) as applied in {}; no migration SQL ran{}",
+                recorded.len(),
+                target.display(),
+                if dry_run {
+                    "; nothing was changed (--dry-run)"
+                } else {
+                    ""
+                }
+            );
         }
         MigrateCommand::New { .. } | MigrateCommand::Renumber { .. } => {
             unreachable!("handled above")

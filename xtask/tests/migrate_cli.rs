@@ -267,3 +267,64 @@ fn begin_commit_in_a_migration_is_refused_before_anything_runs() {
         .get(0);
     assert_eq!(n, 0, "nothing ran, not even the history table");
 }
+
+#[test]
+fn adopt_and_baseline_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("000001_users.up.sql", "CREATE TABLE users (id int);\n"),
+            ("000001_users.down.sql", "DROP TABLE users;\n"),
+            ("000002_orgs.up.sql", "CREATE TABLE orgs (id int);\n"),
+            ("000002_orgs.down.sql", "DROP TABLE orgs;\n"),
+        ],
+    );
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    c.batch_execute(
+        "CREATE TABLE users (id int);
+         CREATE TABLE schema_migrations (version bigint not null primary key, dirty boolean not null);
+         INSERT INTO schema_migrations VALUES (1, false);",
+    )
+    .unwrap();
+    let o = xtask(&["migrate", "adopt", "--dry-run"], db.url(), dir.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("would record 1 users as applied"), "{out}");
+    assert!(out.contains("nothing was changed (--dry-run)"), "{out}");
+    let o = xtask(&["migrate", "baseline", "--to", "1"], db.url(), dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o)
+            .1
+            .contains("Take it over with `cargo xtask migrate adopt`"),
+        "{:?}",
+        text(&o)
+    );
+    let o = xtask(&["migrate", "adopt"], db.url(), dir.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(
+        out.contains("recorded 1 migration(s) from golang-migrate's history (schema_migrations)"),
+        "{out}"
+    );
+    let o = xtask(&["migrate"], db.url(), dir.path());
+    assert!(text(&o).0.contains("applied 2 orgs"), "{:?}", text(&o));
+
+    let other = fresh_db();
+    let o = xtask(
+        &["migrate", "baseline", "--to", "2"],
+        other.url(),
+        dir.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}{err}");
+    assert!(out.contains("recorded 2 migration(s) as applied"), "{out}");
+    let o = xtask(&["migrate", "status"], other.url(), dir.path());
+    assert!(
+        text(&o).0.contains("2 applied, 0 pending"),
+        "{:?}",
+        text(&o)
+    );
+}

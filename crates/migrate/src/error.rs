@@ -214,6 +214,10 @@ pub enum Error {
     #[error("history table refinery_schema_history is unreadable: {0}")]
     History(String),
 
+    /// `adopt` or `baseline` refused; nothing was changed.
+    #[error(transparent)]
+    Adopt(#[from] crate::adopt::AdoptError),
+
     /// refinery reported an error outside a migration's SQL.
     #[error("refinery: {0}")]
     Refinery(#[from] refinery::Error),

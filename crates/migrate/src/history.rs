@@ -88,6 +88,24 @@ pub fn insert(c: &mut impl GenericClient, version: i64, name: &str, checksum: u6
     Ok(())
 }
 
+/// Record a migration as applied at `applied_on` (RFC 3339), for `adopt` and `baseline`.
+pub fn insert_at(
+    c: &mut impl GenericClient,
+    version: i64,
+    name: &str,
+    applied_on: &str,
+    checksum: u64,
+) -> Result<()> {
+    c.execute(
+        &format!(
+            "INSERT INTO {HISTORY_TABLE} (version, name, applied_on, checksum) VALUES ($1, $2, $3, $4)"
+        ),
+        &[&version, &name, &applied_on, &checksum.to_string()],
+    )
+    .map_err(|e| Error::db(format!("cannot record migration {version}"), e))?;
+    Ok(())
+}
+
 /// Forget a migration (after its down ran).
 pub fn delete(c: &mut impl GenericClient, version: i64) -> Result<()> {
     c.execute(

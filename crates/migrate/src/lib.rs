@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod adopt;
 pub mod checksum;
 mod directive;
 mod discover;
@@ -38,6 +39,7 @@ pub mod split;
 mod status;
 pub mod txcontrol;
 
+pub use adopt::{AdoptError, Adoption, Recorded, Tool};
 pub use directive::no_transaction;
 pub use discover::{DIESEL_VERSION_DIGITS, DiscoverOptions, FIXTURES_DIR};
 pub use engine::{Applied, Migrator};

@@ -185,3 +185,71 @@ fn we_apply_and_revert_a_mixed_width_folder_in_diesel_clis_order() {
         ]
     );
 }
+
+#[test]
+fn adopt_takes_over_a_database_diesel_cli_migrated() {
+    let Some(diesel) = diesel() else { return };
+    let dir = folder(MIXED);
+    let db = fresh_db();
+    run_diesel(&diesel, &["run"], dir.path(), db.url());
+    let mut c = db.connect().unwrap();
+
+    // A migration diesel never saw, newer than all: pending after the adoption.
+    write(
+        dir.path(),
+        &[
+            (
+                "2026-06-01-000000-0000_add_bio/up.sql",
+                "ALTER TABLE users ADD COLUMN bio text;\n",
+            ),
+            (
+                "2026-06-01-000000-0000_add_bio/down.sql",
+                "ALTER TABLE users DROP COLUMN bio;\n",
+            ),
+        ],
+    );
+    // A folder that lacks a migration diesel applied is refused, changing nothing.
+    let partial = folder(MIXED);
+    std::fs::remove_dir_all(partial.path().join("2025-11-20-080000_create_orgs")).unwrap();
+    let partial_set = MigrationSet::discover(partial.path()).unwrap();
+    match Migrator::new(&partial_set).adopt(&mut c, None, false) {
+        Err(migrate::Error::Adopt(migrate::AdoptError::MissingFromFolder { version, .. })) => {
+            assert_eq!(version, "20251120080000")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(history(&mut c).is_empty(), "nothing recorded");
+    assert!(!tables(&mut c).contains(&"refinery_schema_history".to_string()));
+
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    let adopted = Migrator::new(&set).adopt(&mut c, None, false).unwrap();
+    assert_eq!(adopted.tool, migrate::Tool::Diesel);
+    let diesel_versions = strings(
+        &mut c,
+        "SELECT version::text FROM __diesel_schema_migrations ORDER BY version",
+    );
+    assert_eq!(
+        adopted
+            .recorded
+            .iter()
+            .map(|r| r.version_text.clone())
+            .collect::<Vec<_>>(),
+        diesel_versions
+    );
+    let status = Migrator::new(&set).status(&mut c).unwrap();
+    assert_eq!(
+        status
+            .iter()
+            .filter(|r| r.state == migrate::State::Applied)
+            .count(),
+        6
+    );
+    let applied = Migrator::new(&set).up(&mut c).unwrap();
+    assert_eq!(applied.len(), 1);
+    assert_eq!(set.show_version(applied[0].version), "202606010000000000");
+    // diesel's log shows no migration ran twice.
+    assert_eq!(
+        strings(&mut c, "SELECT what FROM run_log ORDER BY n").len(),
+        6
+    );
+}
