@@ -64,7 +64,7 @@ pub enum Error {
     },
     #[error(
         "column {column:?} of {relation} has type {pg_type}, which has no built-in Rust mapping; \
-         map it in gen.toml ({hint}), or pass `--type {key}=RustType`"
+         map it in gen.toml with {hint}; or pass `--type {key}=RustType`"
     )]
     UnmappedType {
         relation: String,

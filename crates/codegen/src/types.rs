@@ -98,8 +98,8 @@ pub fn rust_type(ty: &PgType, options: &Options) -> Result<TokenStream, MapError
             ty.name.to_string()
         };
         let hint = format!(
-            "`[types] {} = {}` and read the column as `{}::text`, or a Rust type that \
-             implements `FromSql` for it",
+            "`[types] {} = {}` (and select the value as `...::text`) or a Rust type that \
+             implements `FromSql` for {}",
             toml_key(&key),
             toml_string("String"),
             ty.name.name

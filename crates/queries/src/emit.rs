@@ -136,7 +136,7 @@ fn type_error(q: &InferredQuery, what: String, e: MapError) -> Error {
             name: q.def.name.clone(),
             what,
             pg_type,
-            hint: format!("{hint}, or pass `--type {key}=RustType`"),
+            hint: format!("{hint}; or pass `--type {key}=RustType`"),
         },
         MapError::BadOverride {
             key,

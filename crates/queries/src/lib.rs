@@ -56,7 +56,7 @@ pub enum Error {
     },
     #[error(
         "{location}: query `{name}`: {what} has type {pg_type}, which has no built-in Rust \
-         mapping; map it in gen.toml ({hint})"
+         mapping; map it in gen.toml with {hint}"
     )]
     UnmappedType {
         location: String,

@@ -49,8 +49,10 @@ fn unmapped_types_name_the_column_or_parameter_and_the_override_key() {
     let err = error("-- name: Pairs :one\nSELECT ROW(1, 'a')::pair AS p, 1 AS x;");
     assert_eq!(
         err,
-        "queries.sql:1: query `Pairs`: column 1 (`p`) has type pair, which has no Rust mapping; \
-         map it with a type override, e.g. \"pair\" => \"my_crate::MyType\""
+        "queries.sql:1: query `Pairs`: column 1 (`p`) has type pair, which has no built-in Rust \
+         mapping; map it in gen.toml with `[types] pair = \"String\"` (and select the value as \
+         `...::text`) or a Rust type that implements `FromSql` for pair; or pass \
+         `--type pair=RustType`"
     );
     let err = error("-- name: Ranges :many\nSELECT id FROM parent WHERE id <@ @r::int4range;");
     assert!(

@@ -304,7 +304,7 @@ impl ::std::fmt::Display for CheckConstraint {
 
 impl ::std::str::FromStr for CheckConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "CheckConstraint",
@@ -315,7 +315,7 @@ impl ::std::str::FromStr for CheckConstraint {
 
 impl ::std::convert::TryFrom<&str> for CheckConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }
@@ -609,7 +609,7 @@ impl ::std::fmt::Display for UniqueConstraint {
 
 impl ::std::str::FromStr for UniqueConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "UniqueConstraint",
@@ -620,7 +620,7 @@ impl ::std::str::FromStr for UniqueConstraint {
 
 impl ::std::convert::TryFrom<&str> for UniqueConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }
@@ -780,7 +780,7 @@ impl ::std::fmt::Display for ForeignKeyConstraint {
 
 impl ::std::str::FromStr for ForeignKeyConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "ForeignKeyConstraint",
@@ -791,7 +791,7 @@ impl ::std::str::FromStr for ForeignKeyConstraint {
 
 impl ::std::convert::TryFrom<&str> for ForeignKeyConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }
@@ -887,7 +887,7 @@ impl ::std::fmt::Display for ExcludeConstraint {
 
 impl ::std::str::FromStr for ExcludeConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "ExcludeConstraint",
@@ -898,7 +898,7 @@ impl ::std::str::FromStr for ExcludeConstraint {
 
 impl ::std::convert::TryFrom<&str> for ExcludeConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }
@@ -1039,7 +1039,7 @@ impl ::std::fmt::Display for TriggerConstraint {
 
 impl ::std::str::FromStr for TriggerConstraint {
     type Err = UnknownConstraint;
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
+    fn from_str(name: &str) -> Result<Self, UnknownConstraint> {
         Self::from_name(name)
             .ok_or_else(|| UnknownConstraint {
                 kind: "TriggerConstraint",
@@ -1050,7 +1050,7 @@ impl ::std::str::FromStr for TriggerConstraint {
 
 impl ::std::convert::TryFrom<&str> for TriggerConstraint {
     type Error = UnknownConstraint;
-    fn try_from(name: &str) -> Result<Self, Self::Error> {
+    fn try_from(name: &str) -> Result<Self, UnknownConstraint> {
         name.parse()
     }
 }

@@ -62,7 +62,7 @@ impl ::std::fmt::Display for WeirdSchemaStatusKind {
 
 impl ::std::str::FromStr for WeirdSchemaStatusKind {
     type Err = UnknownEnumLabel;
-    fn from_str(label: &str) -> Result<Self, Self::Err> {
+    fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
         Self::from_label(label)
             .ok_or_else(|| UnknownEnumLabel {
                 type_name: "Weird Schema.Status Kind",
@@ -73,7 +73,7 @@ impl ::std::str::FromStr for WeirdSchemaStatusKind {
 
 impl ::std::convert::TryFrom<&str> for WeirdSchemaStatusKind {
     type Error = UnknownEnumLabel;
-    fn try_from(label: &str) -> Result<Self, Self::Error> {
+    fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
         label.parse()
     }
 }
@@ -88,7 +88,12 @@ impl ::postgres::types::ToSql for WeirdSchemaStatusKind {
         Ok(::postgres::types::IsNull::No)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::ToSql>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
     ::postgres::types::to_sql_checked!();
 }
@@ -101,7 +106,12 @@ impl<'a> ::postgres::types::FromSql<'a> for WeirdSchemaStatusKind {
         Ok(::std::str::from_utf8(raw)?.parse()?)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::FromSql<'a>>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
 }
 
@@ -156,7 +166,7 @@ impl ::std::fmt::Display for Mood {
 
 impl ::std::str::FromStr for Mood {
     type Err = UnknownEnumLabel;
-    fn from_str(label: &str) -> Result<Self, Self::Err> {
+    fn from_str(label: &str) -> Result<Self, UnknownEnumLabel> {
         Self::from_label(label)
             .ok_or_else(|| UnknownEnumLabel {
                 type_name: "public.mood",
@@ -167,7 +177,7 @@ impl ::std::str::FromStr for Mood {
 
 impl ::std::convert::TryFrom<&str> for Mood {
     type Error = UnknownEnumLabel;
-    fn try_from(label: &str) -> Result<Self, Self::Error> {
+    fn try_from(label: &str) -> Result<Self, UnknownEnumLabel> {
         label.parse()
     }
 }
@@ -182,7 +192,12 @@ impl ::postgres::types::ToSql for Mood {
         Ok(::postgres::types::IsNull::No)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::ToSql>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
     ::postgres::types::to_sql_checked!();
 }
@@ -195,6 +210,11 @@ impl<'a> ::postgres::types::FromSql<'a> for Mood {
         Ok(::std::str::from_utf8(raw)?.parse()?)
     }
     fn accepts(ty: &::postgres::types::Type) -> bool {
-        ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA
+        match ty.kind() {
+            ::postgres::types::Kind::Domain(base) => {
+                <Self as ::postgres::types::FromSql<'a>>::accepts(base)
+            }
+            _ => ty.name() == Self::SQL_NAME && ty.schema() == Self::SQL_SCHEMA,
+        }
     }
 }
