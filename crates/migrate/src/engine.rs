@@ -46,6 +46,16 @@ pub struct Migrator<'a> {
     pub(crate) single_transaction: bool,
     pub(crate) fixtures: bool,
     pub(crate) on_wait: Box<dyn Fn(Option<i32>) + 'a>,
+    /// Set by the run-time guard when a migration ended the runner's transaction.
+    pub(crate) broken: std::cell::Cell<Option<BrokenAt>>,
+}
+
+/// Where the run-time guard fired.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BrokenAt {
+    version: i64,
+    reference: i64,
+    end: i64,
 }
 
 impl std::fmt::Debug for Migrator<'_> {
@@ -66,6 +76,7 @@ impl<'a> Migrator<'a> {
             single_transaction: true,
             fixtures: false,
             on_wait: Box::new(|_| {}),
+            broken: std::cell::Cell::new(None),
         }
     }
 
@@ -131,7 +142,10 @@ impl<'a> Migrator<'a> {
                     && !self.single_transaction
                     && !self.fixtures
                 {
-                    let duration = self.apply_one_fused(c, m, pending, &done)?;
+                    let duration = match self.apply_one_fused(c, m, pending, &done) {
+                        Ok(d) => d,
+                        Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
+                    };
                     done.push(Applied {
                         version: m.version,
                         name: m.name.clone(),
@@ -144,7 +158,13 @@ impl<'a> Migrator<'a> {
                 let mut tx = c
                     .transaction()
                     .map_err(|e| Error::db("cannot begin a transaction", e))?;
-                let timings = self.apply_in(&mut tx, group, pending, &done)?;
+                let timings = match self.apply_in(&mut tx, group, pending, &done) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        drop(tx);
+                        return Err(self.finish_broken(c, pending, &done).unwrap_or(e));
+                    }
+                };
                 tx.commit()
                     .map_err(|e| Error::db("cannot commit the migrations", e))?;
                 done.extend(group.iter().zip(timings).map(|(m, duration)| Applied {
@@ -176,13 +196,18 @@ impl<'a> Migrator<'a> {
         } else {
             vec![group]
         };
+        let mut reference = None;
         for batch in batches {
             let refinery_migrations = batch
                 .iter()
                 .map(|m| to_refinery(m))
                 .collect::<Result<Vec<_>>>()?;
-            let mut bridge = Bridge::new(tx, &refinery_migrations);
+            let mut bridge = Bridge::new(tx, &refinery_migrations).in_transaction(reference);
             let result = run_refinery(&refinery_migrations, &mut bridge);
+            reference = bridge.reference;
+            if let Some(b) = bridge.broken {
+                return Err(self.guard_fired(batch[b.index], b));
+            }
             let failed = bridge.failed_migration;
             let batch_timings = std::mem::take(&mut bridge.timings);
             let prefixes = std::mem::take(&mut bridge.prefixes);
@@ -212,12 +237,15 @@ impl<'a> Migrator<'a> {
         let refinery_migrations = [to_refinery(m)?];
         let mut bridge = Bridge::new(c, &refinery_migrations).owning_transaction();
         let result = run_refinery(&refinery_migrations, &mut bridge);
-        let (failed, open) = (bridge.failed_migration, bridge.open);
+        let (failed, open, broken) = (bridge.failed_migration, bridge.open, bridge.broken);
         let took = bridge.timings.iter().sum();
         let prefixes = std::mem::take(&mut bridge.prefixes);
         if open {
             // Whatever failed, the in-band transaction must not stay open.
             let _ = c.batch_execute("ROLLBACK");
+        }
+        if let Some(b) = broken {
+            return Err(self.guard_fired(m, b));
         }
         self.check_batch(result, failed, &[m], &prefixes, run, done)?;
         if open {
@@ -266,6 +294,130 @@ impl<'a> Migrator<'a> {
                 Err(self.failed(m, failure, run, done))
             }
         }
+    }
+
+    /// Remember where the guard fired; [`Migrator::finish_broken`] reports it once the
+    /// transaction is gone.
+    fn guard_fired(&self, m: &Migration, b: crate::refinery_bridge::Broken) -> Error {
+        self.broken.set(Some(BrokenAt {
+            version: m.version,
+            reference: b.reference,
+            end: b.end,
+        }));
+        Error::History(format!(
+            "migration {} ended the runner's transaction",
+            m.label()
+        ))
+    }
+
+    /// After the guard fired and the runner's side of the transaction was rolled back: find
+    /// out from the server what was committed, and say so. `None` when the guard did not fire.
+    pub(crate) fn finish_broken(
+        &self,
+        c: &mut Client,
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Option<Error> {
+        let b = self.broken.take()?;
+        let m = self.set.get(b.version)?;
+        // Whatever the script left open is not ours to keep.
+        let _ = c.batch_execute("ROLLBACK");
+        let status = |xid: i64, c: &mut Client| -> String {
+            c.query_one("SELECT txid_status($1)", &[&xid])
+                .ok()
+                .and_then(|r| r.get::<_, Option<String>>(0))
+                .unwrap_or_else(|| "unknown".into())
+        };
+        let ours = status(b.reference, c);
+        let theirs = status(b.end, c);
+        let sql = checksum::normalise(&m.up.sql);
+        let controls = crate::txcontrol::find(&sql);
+        let ending = controls
+            .iter()
+            .find(|t| crate::txcontrol::ends_transaction(&t.keywords))
+            .or(controls.first());
+        let file = m.up.path.display().to_string();
+        let at = match ending {
+            Some(t) => format!("`{}` at {file}:{}", t.keywords, t.line),
+            None => format!(
+                "{file} has no top-level transaction control: something it ran (a procedure?) ended the transaction"
+            ),
+        };
+        // The migrations that shared the runner's transaction with it, before it.
+        let before: Vec<String> = run
+            .iter()
+            .filter(|p| !p.up.no_transaction && !done.iter().any(|d| d.version == p.version))
+            .take_while(|p| p.version != m.version)
+            .map(|p| p.version_text.clone())
+            .collect();
+        let mut held = Vec::new();
+        if !before.is_empty() {
+            held.push(format!("migration(s) {}", before.join(", ")));
+        }
+        held.push(match ending {
+            Some(t) => format!("the statements of {file} before line {}", t.line),
+            None => format!("the statements of {file} run before that"),
+        });
+        let held = held.join(" and ");
+        let mut outcome = vec![match ours.as_str() {
+            "committed" => {
+                format!("It COMMITTED the runner's transaction: {held} are in the database.")
+            }
+            "aborted" => format!(
+                "It ROLLED BACK the runner's transaction: none of {held} is in the database."
+            ),
+            "in progress" => format!(
+                "It left the runner's transaction PREPARED (PREPARE TRANSACTION): {held} are neither committed nor rolled back, and hold their locks until COMMIT PREPARED or ROLLBACK PREPARED (see pg_prepared_xacts)."
+            ),
+            other => format!(
+                "What became of the runner's transaction ({held}) is unknown (txid_status: {other})."
+            ),
+        }];
+        if let Some(t) = ending {
+            let after = schema::split::split(&sql)
+                .map(|s| s.iter().filter(|s| !s.meta && s.start > t.start).count())
+                .unwrap_or(0);
+            if after > 0 {
+                outcome.push(format!(
+                    "Its {after} statement(s) after line {} ran outside the runner's transaction, in transaction(s) of their own; the last of them was {}.",
+                    t.line,
+                    match theirs.as_str() {
+                        "committed" => "committed",
+                        "aborted" => "rolled back",
+                        "in progress" => "left prepared",
+                        _ => "of unknown outcome",
+                    }
+                ));
+            }
+        }
+        let recorded: Vec<String> = match history::exists(c)
+            .and_then(|e| if e { history::read(c) } else { Ok(Vec::new()) })
+        {
+            Ok(rows) => run
+                .iter()
+                .filter(|p| rows.iter().any(|r| r.version == p.version))
+                .map(|p| p.version_text.clone())
+                .collect(),
+            Err(_) => vec!["(the history table could not be read)".into()],
+        };
+        outcome.push(format!(
+            "Of this run, the history table now records {} as applied; {} is not recorded. Nothing after it ran.",
+            if recorded.is_empty() {
+                "no migration".to_string()
+            } else {
+                recorded.join(", ")
+            },
+            m.version_text
+        ));
+        outcome.push(format!(
+            "Remove the transaction control from {file} (the runner owns the transaction) or make it `-- no-transaction`; check what of it is in the database and repair that by hand, then run again."
+        ));
+        Some(Error::TransactionEnded {
+            version: m.version,
+            name: m.name.clone(),
+            at,
+            outcome: outcome.join("\n"),
+        })
     }
 
     fn apply_no_transaction(

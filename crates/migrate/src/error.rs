@@ -151,6 +151,22 @@ pub enum Error {
         outcome: String,
     },
 
+    /// The run-time guard found that a migration ended the runner's transaction itself (a
+    /// `COMMIT`, `ROLLBACK`, ... that validation did not see); the run stopped there.
+    #[error(
+        "migration {version} ({name}) ended the runner's transaction itself ({at}); the run stopped.\n{outcome}"
+    )]
+    TransactionEnded {
+        /// Version of the migration.
+        version: i64,
+        /// Its name.
+        name: String,
+        /// The statement that ended it (`COMMIT` at file:line), as far as it can be found.
+        at: String,
+        /// What is committed, what is not, and what to do: read back from the server.
+        outcome: String,
+    },
+
     /// An applied migration's file changed after it was applied.
     #[error(
         "migration {version} was changed after it was applied: {} has checksum {current}, the database recorded {recorded}.\n  Restore the file as it was applied, or write a new migration for the change."

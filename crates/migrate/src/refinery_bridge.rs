@@ -12,7 +12,7 @@
 //! session) and its read of the applied migrations (reported as none, so refinery applies the
 //! whole batch; the engine then checks that it did).
 
-use postgres::GenericClient;
+use postgres::{GenericClient, SimpleQueryMessage};
 use refinery::Migration as RefineryMigration;
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
 
@@ -40,6 +40,71 @@ pub(crate) fn to_refinery(m: &Migration) -> Result<RefineryMigration> {
 /// Prepended to the first migration's SQL when the bridge owns its transaction.
 pub(crate) const BEGIN_PREFIX: &str = "BEGIN;";
 
+/// The run-time guard: sent in front of and after every migration's SQL, in the same round
+/// trip. `txid_current()` is the transaction's id (assigned if it had none yet), so the two
+/// values differ, or the first differs from the one the transaction started with, exactly when
+/// the script ended the runner's transaction itself (a `COMMIT`, `ROLLBACK`, ... that got past
+/// validation, or a procedure that commits). The suffix starts with a newline so that a
+/// trailing `--` comment in the script cannot swallow it.
+pub(crate) const GUARD_BEFORE: &str = "SELECT txid_current();\n";
+pub(crate) const GUARD_AFTER: &str = "\n;SELECT txid_current()";
+
+/// The guard found that a migration ended the runner's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Broken {
+    /// Index of the migration in the batch handed to refinery.
+    pub index: usize,
+    /// The runner's transaction id (when its first migration started).
+    pub reference: i64,
+    /// The transaction id the script ended in.
+    pub end: i64,
+}
+
+/// What the bridge reports to refinery.
+#[derive(Debug)]
+pub(crate) enum BridgeError {
+    /// The server refused a query.
+    Pg(postgres::Error),
+    /// The guard fired (see [`Broken`]).
+    TransactionEnded,
+}
+
+impl std::fmt::Display for BridgeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BridgeError::Pg(e) => write!(f, "{e}"),
+            BridgeError::TransactionEnded => {
+                f.write_str("a migration ended the runner's transaction itself")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BridgeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BridgeError::Pg(e) => Some(e),
+            BridgeError::TransactionEnded => None,
+        }
+    }
+}
+
+impl From<postgres::Error> for BridgeError {
+    fn from(e: postgres::Error) -> Self {
+        BridgeError::Pg(e)
+    }
+}
+
+fn xids(messages: &[SimpleQueryMessage]) -> Option<(i64, i64)> {
+    let mut rows = messages.iter().filter_map(|m| match m {
+        SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse::<i64>().ok()),
+        _ => None,
+    });
+    let first = rows.next()?;
+    let last = rows.last().unwrap_or(first);
+    Some((first, last))
+}
+
 /// The wrapper refinery drives, over our transaction or, in per-migration mode, over a
 /// client whose transaction the bridge opens and commits itself: `BEGIN;` travels with the
 /// migration's SQL and `COMMIT` with refinery's history insert, saving two round trips per
@@ -60,6 +125,11 @@ pub(crate) struct Bridge<'t, C: GenericClient> {
     pub prefixes: Vec<usize>,
     /// A history insert waiting to travel with the next migration.
     held_insert: Option<String>,
+    /// The runner's transaction id, once the first migration of the transaction ran (pass
+    /// it on to the next bridge in the same transaction with [`Bridge::in_transaction`]).
+    pub reference: Option<i64>,
+    /// Set when the guard found a migration that ended the transaction.
+    pub broken: Option<Broken>,
 }
 
 impl<'t, C: GenericClient> Bridge<'t, C> {
@@ -76,7 +146,15 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
             timings: vec![std::time::Duration::ZERO; migrations.len()],
             prefixes: vec![0; migrations.len()],
             held_insert: None,
+            reference: None,
+            broken: None,
         }
+    }
+
+    /// The transaction's id is already known (an earlier bridge in the same transaction).
+    pub(crate) fn in_transaction(mut self, reference: Option<i64>) -> Self {
+        self.reference = reference;
+        self
     }
 
     /// The bridge opens the transaction with the first migration and commits it with the last
@@ -88,7 +166,7 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
 }
 
 impl<C: GenericClient> Transaction for Bridge<'_, C> {
-    type Error = postgres::Error;
+    type Error = BridgeError;
 
     /// refinery hands over `[sql_1, insert_1, sql_2, insert_2, ...]`. Each history insert is
     /// held back and sent in front of the next migration's SQL (the last one alone, or with
@@ -123,20 +201,31 @@ impl<C: GenericClient> Transaction for Bridge<'_, C> {
                 prefix.push_str(&held);
                 prefix.push_str(";\n");
             }
+            prefix.push_str(GUARD_BEFORE);
             self.prefixes[index] = prefix.chars().count();
             let started = std::time::Instant::now();
-            let result = if prefix.is_empty() {
-                self.tx.batch_execute(q)
-            } else {
-                self.tx.batch_execute(&format!("{prefix}{q}"))
-            };
+            let result = self.tx.simple_query(&format!("{prefix}{q}{GUARD_AFTER}"));
             self.timings[index] += started.elapsed();
             if self.owns_transaction {
                 self.open = true;
             }
-            if let Err(e) = result {
-                self.failed_migration = Some(index);
-                return Err(e);
+            let messages = match result {
+                Ok(m) => m,
+                Err(e) => {
+                    self.failed_migration = Some(index);
+                    return Err(e.into());
+                }
+            };
+            if let Some((start, end)) = xids(&messages) {
+                let reference = *self.reference.get_or_insert(start);
+                if start != reference || end != reference {
+                    self.broken = Some(Broken {
+                        index,
+                        reference,
+                        end,
+                    });
+                    return Err(BridgeError::TransactionEnded);
+                }
             }
         }
         if let Some(held) = self.held_insert.take() {
@@ -152,7 +241,7 @@ impl<C: GenericClient> Transaction for Bridge<'_, C> {
 }
 
 impl<C: GenericClient> Query<Vec<RefineryMigration>> for Bridge<'_, C> {
-    fn query(&mut self, _query: &str) -> std::result::Result<Vec<RefineryMigration>, Self::Error> {
+    fn query(&mut self, _query: &str) -> std::result::Result<Vec<RefineryMigration>, BridgeError> {
         // See the module docs: the engine verified the history and chose the batch.
         Ok(Vec::new())
     }

@@ -145,7 +145,30 @@ impl Migrator<'_> {
                 .transaction()
                 .map_err(|e| Error::db("cannot begin a transaction", e))?;
             let reverted = revert_in(&mut tx, m, true, &[])?;
-            let timings = self.apply_in(&mut tx, &[m], &[m], &[])?;
+            let timings = match self.apply_in(&mut tx, &[m], &[m], &[]) {
+                Ok(t) => t,
+                Err(e) => {
+                    drop(tx);
+                    return Err(match self.finish_broken(c, &[m], &[]) {
+                        Some(Error::TransactionEnded {
+                            version,
+                            name,
+                            at,
+                            outcome,
+                        }) => Error::TransactionEnded {
+                            version,
+                            name,
+                            at,
+                            outcome: format!(
+                                "This was a redo: its down ({}) and the removal of its history row ran in the runner's transaction before the up, and share that transaction's fate.\n{outcome}",
+                                down.path.display()
+                            ),
+                        },
+                        Some(other) => other,
+                        None => e,
+                    });
+                }
+            };
             tx.commit()
                 .map_err(|e| Error::db("cannot commit the redo", e))?;
             Ok(Some((

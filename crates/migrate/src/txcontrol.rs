@@ -17,6 +17,8 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 pub struct TxControl {
     /// 1-based line of the statement's first token.
     pub line: usize,
+    /// Byte offset of the statement's first token in the script.
+    pub start: usize,
     /// The statement's leading keywords, upper case (`COMMIT`, `START TRANSACTION`, ...).
     pub keywords: String,
 }
@@ -49,10 +51,19 @@ pub fn find(sql: &str) -> Vec<TxControl> {
             };
             Some(TxControl {
                 line: st.line,
+                start: st.start,
                 keywords,
             })
         })
         .collect()
+}
+
+/// Whether this statement ends the transaction it runs in (rather than nesting or marking it).
+pub fn ends_transaction(keywords: &str) -> bool {
+    matches!(
+        keywords,
+        "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "PREPARE TRANSACTION"
+    )
 }
 
 /// The first `n` words of a statement, upper case, skipping whitespace and comments.
