@@ -27,7 +27,7 @@ impl Target {
 
     /// Open a connection.
     pub fn connect(&self) -> Result<postgres::Client> {
-        postgres::Client::connect(&self.url, postgres::NoTls).with_context(|| {
+        pgconnect::connect(&self.url).with_context(|| {
             format!(
                 "cannot connect to {} ({}); check the URL, that the server runs and accepts you",
                 self.display(),

@@ -64,11 +64,10 @@ pub struct DiffOutcome {
 /// `cluster`.
 pub fn diff(url: &str, set: &MigrationSet, cluster: &Cluster) -> Result<DiffOutcome, DiffError> {
     let target = schema::dump::redact_url(url);
-    let mut live =
-        postgres::Client::connect(url, postgres::NoTls).map_err(|source| DiffError::Db {
-            context: format!("cannot connect to {target}"),
-            source,
-        })?;
+    let mut live = pgconnect::connect(url).map_err(|source| DiffError::Db {
+        context: format!("cannot connect to {target}"),
+        source,
+    })?;
     let has_history: bool = live
         .query_one(
             "SELECT to_regclass($1) IS NOT NULL",

@@ -265,13 +265,10 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
         }
         Some(url) => {
             let scratch = Scratch::create(url)?;
-            let mut client =
-                postgres::Client::connect(&scratch.url, postgres::NoTls).map_err(|source| {
-                    Error::Connect {
-                        url: schema::dump::redact_url(&scratch.url),
-                        source,
-                    }
-                })?;
+            let mut client = pgconnect::connect(&scratch.url).map_err(|source| Error::Connect {
+                url: schema::dump::redact_url(&scratch.url),
+                source,
+            })?;
             let result = migrate_dump_introspect(
                 &set,
                 &mut client,
@@ -498,13 +495,10 @@ struct Scratch {
 
 impl Scratch {
     fn create(admin_url: &str) -> Result<Scratch> {
-        let mut admin =
-            postgres::Client::connect(admin_url, postgres::NoTls).map_err(|source| {
-                Error::Connect {
-                    url: schema::dump::redact_url(admin_url),
-                    source,
-                }
-            })?;
+        let mut admin = pgconnect::connect(admin_url).map_err(|source| Error::Connect {
+            url: schema::dump::redact_url(admin_url),
+            source,
+        })?;
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -528,13 +522,10 @@ impl Scratch {
 
     fn drop_database(mut self) -> Result<()> {
         self.dropped = true;
-        let mut admin =
-            postgres::Client::connect(&self.admin_url, postgres::NoTls).map_err(|source| {
-                Error::Connect {
-                    url: schema::dump::redact_url(&self.admin_url),
-                    source,
-                }
-            })?;
+        let mut admin = pgconnect::connect(&self.admin_url).map_err(|source| Error::Connect {
+            url: schema::dump::redact_url(&self.admin_url),
+            source,
+        })?;
         admin
             .batch_execute(&format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
@@ -552,7 +543,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         if !self.dropped
-            && let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls)
+            && let Ok(mut admin) = pgconnect::connect(&self.admin_url)
         {
             let _ = admin.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
