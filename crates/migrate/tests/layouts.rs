@@ -445,3 +445,23 @@ fn history_rows_written_before_padding_are_rewritten() {
         .get(0);
     assert_eq!(recorded, add_username.checksum().to_string());
 }
+
+#[test]
+fn a_diesel_metadata_toml_without_the_key_means_no_transaction_as_in_diesel() {
+    // diesel's TomlMetadata: `#[serde(default)] run_in_transaction: bool`, read only when the
+    // file exists; so an existing file without the key runs the migration outside a transaction.
+    let dir = folder(&[
+        ("2024-01-31-120000_a/up.sql", "CREATE TABLE a (id int);\n"),
+        ("2024-01-31-120000_a/down.sql", "DROP TABLE a;\n"),
+        ("2024-01-31-120000_a/metadata.toml", "# nothing set\n"),
+        ("2024-02-01-120000_b/up.sql", "CREATE TABLE b (id int);\n"),
+        ("2024-02-01-120000_b/down.sql", "DROP TABLE b;\n"),
+        (
+            "2024-02-01-120000_b/metadata.toml",
+            "run_in_transaction = true\n",
+        ),
+    ]);
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    assert!(set.migrations[0].up.no_transaction);
+    assert!(!set.migrations[1].up.no_transaction);
+}
