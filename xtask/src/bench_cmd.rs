@@ -27,7 +27,14 @@ pub struct BenchArgs {
     /// `cargo install` the peers (sqlx-cli, refinery_cli) into target/peers first (minutes).
     #[arg(long)]
     install_peers: bool,
+    /// Only `gen`: on our schema and on a synthetic schema of 150 tables (150 views, 150
+    /// enums, 150 trigger functions), cold and no-op, into BENCHMARKS.md's gen section.
+    #[arg(long)]
+    gen_only: bool,
 }
+
+/// Migrations in the synthetic set for the large-schema `gen` figures: one table per five.
+const GEN_SYNTH_N: usize = 750;
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if cfg!(debug_assertions) {
@@ -58,6 +65,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&work)?;
     let machine = machine();
     eprintln!("bench: {machine}");
+    if args.gen_only {
+        return gen_only(&args, &root, &work, &machine);
+    }
     let mut peers = Vec::new();
     let mut missing = Vec::new();
     for peer in [Peer::Sqlx, Peer::Refinery, Peer::RefineryGrouped] {
@@ -145,6 +155,52 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--gen-only`: our schema (the baseline) and the 150-table synthetic schema, same run.
+fn gen_only(
+    args: &BenchArgs,
+    root: &std::path::Path,
+    work: &std::path::Path,
+    machine: &str,
+) -> Result<ExitCode> {
+    let exe = std::env::current_exe()?;
+    let mut rows = bench::gen_figures(
+        &exe,
+        &root.join("migrations"),
+        Some(&root.join("crates/db/queries")),
+        args.runs,
+        work,
+    )?;
+    let synth = work.join("synth-gen/migrations");
+    std::fs::create_dir_all(&synth)?;
+    bench::synth::write_set(&synth, GEN_SYNTH_N)?;
+    let large = bench::gen_figures(&exe, &synth, None, args.runs, work)?;
+    for (mut row, base) in large.into_iter().zip(rows.clone()) {
+        row.ratio = Some(row.median.as_secs_f64() / base.median.as_secs_f64());
+        row.what = format!("{} (150 tables)", row.what);
+        rows.push(row);
+    }
+    let _ = std::fs::remove_dir_all(work);
+    let table = bench::markdown(&rows);
+    println!("{table}");
+    if !args.no_write {
+        let path: PathBuf = workspace_root().join("BENCHMARKS.md");
+        let section = format!(
+            "{GEN_START}\n## gen on a large schema\n\nProduced by `cargo xtask bench --gen-only --runs {}` \
+             (release build), on {machine}. Our schema ({} migrations) against a synthetic one of {GEN_SYNTH_N} \
+             migrations: 150 tables (with primary, unique, check and foreign keys), 150 views, 150 enums, 150 \
+             trigger functions raising constraint names. Ratios are the synthetic schema's median to ours, same \
+             run; every figure is the `gen` process, start to exit.\n\n{table}{GEN_END}\n",
+            args.runs,
+            rows.first().map_or(0, |r| r.n),
+        );
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = replace_section_between(&old, &section, GEN_START, GEN_END);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("bench: wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -169,13 +225,20 @@ fn machine() -> String {
 
 const START: &str = "<!-- cargo xtask bench: start -->";
 const END: &str = "<!-- cargo xtask bench: end -->";
+const GEN_START: &str = "<!-- cargo xtask bench --gen-only: start -->";
+const GEN_END: &str = "<!-- cargo xtask bench --gen-only: end -->";
 
 /// Replace the bench section of BENCHMARKS.md, keeping every other section (written by hand
 /// or by other commands).
 fn replace_section(old: &str, section: &str) -> String {
-    match (old.find(START), old.find(END)) {
+    replace_section_between(old, section, START, END)
+}
+
+/// Replace the section between `start` and `end` (or put it after the title).
+fn replace_section_between(old: &str, section: &str, start: &str, end: &str) -> String {
+    match (old.find(start), old.find(end)) {
         (Some(a), Some(b)) if b > a => {
-            let after = &old[b + END.len()..];
+            let after = &old[b + end.len()..];
             format!(
                 "{}{}{}",
                 &old[..a],
