@@ -6,7 +6,9 @@
 //!   [`is_unique_violation`], [`is_foreign_key_violation`], [`is_exclusion_violation`],
 //!   [`is_trigger_violation`] and [`constraint_of`], using the SQLSTATE and the constraint
 //!   name PostgreSQL reports. Names that trigger functions raise with
-//!   `RAISE ... USING CONSTRAINT = 'name'` work the same way, because the error carries them.
+//!   `RAISE ... USING CONSTRAINT = 'name'` work the same way, because the error carries them;
+//! - [`connect`]: a `postgres::Client` with libpq's TLS settings (`sslmode`, `sslrootcert`,
+//!   ...), over rustls.
 //!
 //! ```no_run
 //! # fn demo(client: &mut postgres::Client) {
@@ -60,6 +62,22 @@ pub use constraints::{
 };
 
 use postgres::error::{DbError, SqlState};
+
+/// Connects to `url` (a `postgres://` URL or libpq `key=value` string) the way libpq would,
+/// TLS included: `sslmode` (`disable`, `prefer` by default, `require`, `verify-ca`,
+/// `verify-full`), `sslrootcert` (a file or `system`), `sslcert`/`sslkey`, from the URL or
+/// `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`. See the [`pgconnect`] crate.
+///
+/// ```no_run
+/// let mut client =
+///     db::connect("postgresql://app@db.example/app?sslmode=verify-full&sslrootcert=system")?;
+/// # Ok::<(), postgres::Error>(())
+/// ```
+pub fn connect(url: &str) -> Result<postgres::Client, postgres::Error> {
+    pgconnect::connect(url)
+}
+
+pub use pgconnect;
 
 /// The server error inside `err`, if it is one.
 pub fn db_error(err: &postgres::Error) -> Option<&DbError> {
