@@ -434,6 +434,7 @@ impl<'a> Migrator<'a> {
                 let failure = pgerror::locate(&e, &m.up.path, &sql, st.char_offset);
                 return Err(Error::MigrationFailed {
                     version: m.version,
+                    shown: m.version_text.clone(),
                     name: m.name.clone(),
                     failure: Box::new(failure),
                     outcome: format!(
@@ -451,6 +452,7 @@ impl<'a> Migrator<'a> {
         {
             run_script(c, fixture).map_err(|f| Error::MigrationFailed {
                 version: m.version,
+                shown: m.version_text.clone(),
                 name: m.name.clone(),
                 failure: f,
                 outcome: "the migration stays applied; its fixture was rolled back".into(),
@@ -489,6 +491,7 @@ impl<'a> Migrator<'a> {
         };
         Error::MigrationFailed {
             version: m.version,
+            shown: m.version_text.clone(),
             name: m.name.clone(),
             failure: Box::new(failure),
             outcome,
@@ -573,6 +576,7 @@ pub(crate) fn verify(set: &MigrationSet, applied: &[HistoryRow]) -> Result<()> {
         if !checksum_ok(m, row) {
             return Err(Error::ChecksumMismatch {
                 version: row.version,
+                shown: m.version_text.clone(),
                 path: m.up.path.clone(),
                 recorded: row.checksum.to_string(),
                 current: m.checksum().to_string(),
@@ -607,6 +611,7 @@ pub(crate) fn pending<'s>(
                 path: m.up.path.clone(),
                 version: m.version,
                 newest,
+                newest_shown: set.show_version(newest),
             });
         }
         if m.version <= target {

@@ -139,10 +139,12 @@ pub enum Error {
     },
 
     /// The SQL of a migration (or its fixture) failed; its transaction was rolled back.
-    #[error("migration {version} ({name}) failed: {failure}\n{outcome}")]
+    #[error("migration {shown} ({name}) failed: {failure}\n{outcome}")]
     MigrationFailed {
         /// Version of the failing migration.
         version: i64,
+        /// Its version as people see it ([`crate::Migration::version_text`]).
+        shown: String,
         /// Its name.
         name: String,
         /// Where and why.
@@ -169,11 +171,13 @@ pub enum Error {
 
     /// An applied migration's file changed after it was applied.
     #[error(
-        "migration {version} was changed after it was applied: {} has checksum {current}, the database recorded {recorded}.\n  Restore the file as it was applied, or write a new migration for the change."
+        "migration {shown} was changed after it was applied: {} has checksum {current}, the database recorded {recorded}.\n  Restore the file as it was applied, or write a new migration for the change."
     , path.display())]
     ChecksumMismatch {
         /// Version of the migration.
         version: i64,
+        /// Its version as people see it.
+        shown: String,
         /// The changed file.
         path: PathBuf,
         /// Checksum in `refinery_schema_history`.
@@ -197,7 +201,7 @@ pub enum Error {
 
     /// A pending migration sorts before the newest applied one (typical after a merge).
     #[error(
-        "{} is pending but older than the newest applied migration {newest}.\n  Renumber it past {newest} (`cargo xtask migrate renumber` after a merge), or revert to below it first."
+        "{} is pending but older than the newest applied migration {newest_shown}.\n  Renumber it past {newest_shown} (`cargo xtask migrate renumber` after a merge), or revert to below it first."
     , path.display())]
     OutOfOrder {
         /// The pending migration's file.
@@ -206,6 +210,8 @@ pub enum Error {
         version: i64,
         /// The newest applied version.
         newest: i64,
+        /// The same, as people see it.
+        newest_shown: String,
     },
 
     /// The migration to revert has no down script.

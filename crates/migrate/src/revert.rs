@@ -210,6 +210,7 @@ fn revert_in(
     let start = Instant::now();
     engine::run_script(tx, down).map_err(|failure| Error::MigrationFailed {
         version: m.version,
+        shown: m.version_text.clone(),
         name: m.name.clone(),
         failure,
         outcome: if single {
@@ -239,6 +240,7 @@ fn revert_no_transaction(c: &mut Client, m: &Migration, done: &[Reverted]) -> Re
         if let Err(e) = c.batch_execute(st.text) {
             return Err(Error::MigrationFailed {
                 version: m.version,
+                shown: m.version_text.clone(),
                 name: m.name.clone(),
                 failure: Box::new(pgerror::locate(&e, &down.path, &sql, st.char_offset)),
                 outcome: format!(

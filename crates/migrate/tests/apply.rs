@@ -159,6 +159,7 @@ fn a_changed_file_is_refused_with_both_checksums() {
         path,
         recorded: r,
         current,
+        ..
     } = &err
     else {
         panic!("{err}")

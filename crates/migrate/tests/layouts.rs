@@ -465,3 +465,22 @@ fn a_diesel_metadata_toml_without_the_key_means_no_transaction_as_in_diesel() {
     assert!(set.migrations[0].up.no_transaction);
     assert!(!set.migrations[1].up.no_transaction);
 }
+
+#[test]
+fn diesel_errors_show_diesels_versions() {
+    let dir = folder(&[
+        ("2024-01-31-120000_a/up.sql", "CREATE TABLE a (id int);\n"),
+        ("2024-01-31-120000_a/down.sql", "DROP TABLE a;\n"),
+        ("2024-02-01-120000_b/up.sql", "SELECT nope;\n"),
+        ("2024-02-01-120000_b/down.sql", "SELECT 1;\n"),
+    ]);
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    let err = Migrator::new(&set).up(&mut c).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("migration 20240201120000 (b) failed: "),
+        "{err}"
+    );
+}
