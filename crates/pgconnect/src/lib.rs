@@ -357,6 +357,19 @@ mod tests {
     }
 
     #[test]
+    fn other_parameters_reach_postgres_config() {
+        let o = parse(
+            "postgresql://app:pw@h:6543/db?options=-c%20lock_timeout%3D2s&sslmode=verify-full\
+             &application_name=mig",
+            &[],
+        );
+        assert_eq!(o.config().get_options(), Some("-c lock_timeout=2s"));
+        assert_eq!(o.config().get_application_name(), Some("mig"));
+        assert_eq!(o.config().get_ports(), [6543]);
+        assert_eq!(o.config().get_password(), Some(&b"pw"[..]));
+    }
+
+    #[test]
     fn unix_sockets_never_use_tls() {
         let o = parse(
             "postgresql://postgres@%2Ftmp%2Fs:5432/db?sslmode=verify-full",

@@ -87,6 +87,10 @@ impl TlsOptions {
             }
             None => builder.with_no_client_auth(),
         };
+        // What libpq 17 sends; PostgreSQL 17 requires it for `sslnegotiation=direct`, older
+        // servers ignore it.
+        let mut config = config;
+        config.alpn_protocols = vec![b"postgresql".to_vec()];
         Ok(Some(config))
     }
 
