@@ -56,6 +56,8 @@ pub(crate) struct BrokenAt {
     version: i64,
     reference: i64,
     end: i64,
+    /// In the migration's fixture rather than its up script.
+    fixture: bool,
 }
 
 impl std::fmt::Debug for Migrator<'_> {
@@ -217,7 +219,24 @@ impl<'a> Migrator<'a> {
                     && let Some(fixture) = &m.fixture
                 {
                     let started = Instant::now();
-                    run_script(tx, fixture).map_err(|f| self.failed(m, *f, run, done))?;
+                    match crate::guard::run_script(tx, fixture, &mut reference) {
+                        Ok(()) => {}
+                        Err(crate::guard::Guarded::Failed(f)) => {
+                            return Err(self.failed(m, *f, run, done));
+                        }
+                        Err(crate::guard::Guarded::Ended(reference, end)) => {
+                            self.broken.set(Some(BrokenAt {
+                                version: m.version,
+                                reference,
+                                end,
+                                fixture: true,
+                            }));
+                            return Err(Error::History(format!(
+                                "the fixture of migration {} ended the runner's transaction",
+                                m.label()
+                            )));
+                        }
+                    }
                     took += started.elapsed();
                 }
                 timings.push(took);
@@ -303,6 +322,7 @@ impl<'a> Migrator<'a> {
             version: m.version,
             reference: b.reference,
             end: b.end,
+            fixture: false,
         }));
         Error::History(format!(
             "migration {} ended the runner's transaction",
@@ -320,100 +340,51 @@ impl<'a> Migrator<'a> {
     ) -> Option<Error> {
         let b = self.broken.take()?;
         let m = self.set.get(b.version)?;
-        // Whatever the script left open is not ours to keep.
-        let _ = c.batch_execute("ROLLBACK");
-        let status = |xid: i64, c: &mut Client| -> String {
-            c.query_one("SELECT txid_status($1)", &[&xid])
-                .ok()
-                .and_then(|r| r.get::<_, Option<String>>(0))
-                .unwrap_or_else(|| "unknown".into())
+        let script = if b.fixture {
+            m.fixture.as_ref()?
+        } else {
+            &m.up
         };
-        let ours = status(b.reference, c);
-        let theirs = status(b.end, c);
-        let sql = checksum::normalise(&m.up.sql);
-        let controls = crate::txcontrol::find(&sql);
-        let ending = controls
-            .iter()
-            .find(|t| crate::txcontrol::ends_transaction(&t.keywords))
-            .or(controls.first());
-        let file = m.up.path.display().to_string();
-        let at = match ending {
-            Some(t) => format!("`{}` at {file}:{}", t.keywords, t.line),
-            None => format!(
-                "{file} has no top-level transaction control: something it ran (a procedure?) ended the transaction"
-            ),
-        };
-        // The migrations that shared the runner's transaction with it, before it.
-        let before: Vec<String> = run
+        // The migrations that shared the runner's transaction with it, before it (with it, for
+        // its fixture: its up script and history row ran first).
+        let mut before: Vec<String> = run
             .iter()
             .filter(|p| !p.up.no_transaction && !done.iter().any(|d| d.version == p.version))
             .take_while(|p| p.version != m.version)
             .map(|p| p.version_text.clone())
             .collect();
-        let mut held = Vec::new();
-        if !before.is_empty() {
-            held.push(format!("migration(s) {}", before.join(", ")));
+        if b.fixture {
+            before.push(m.version_text.clone());
         }
-        held.push(match ending {
-            Some(t) => format!("the statements of {file} before line {}", t.line),
-            None => format!("the statements of {file} run before that"),
-        });
-        let held = held.join(" and ");
-        let mut outcome = vec![match ours.as_str() {
-            "committed" => {
-                format!("It COMMITTED the runner's transaction: {held} are in the database.")
-            }
-            "aborted" => format!(
-                "It ROLLED BACK the runner's transaction: none of {held} is in the database."
-            ),
-            "in progress" => format!(
-                "It left the runner's transaction PREPARED (PREPARE TRANSACTION): {held} are neither committed nor rolled back, and hold their locks until COMMIT PREPARED or ROLLBACK PREPARED (see pg_prepared_xacts)."
-            ),
-            other => format!(
-                "What became of the runner's transaction ({held}) is unknown (txid_status: {other})."
-            ),
-        }];
-        if let Some(t) = ending {
-            let after = schema::split::split(&sql)
-                .map(|s| s.iter().filter(|s| !s.meta && s.start > t.start).count())
-                .unwrap_or(0);
-            if after > 0 {
-                outcome.push(format!(
-                    "Its {after} statement(s) after line {} ran outside the runner's transaction, in transaction(s) of their own; the last of them was {}.",
-                    t.line,
-                    match theirs.as_str() {
-                        "committed" => "committed",
-                        "aborted" => "rolled back",
-                        "in progress" => "left prepared",
-                        _ => "of unknown outcome",
+        let before = (!before.is_empty()).then(|| format!("migration(s) {}", before.join(", ")));
+        let (at, mut outcome) = crate::guard::describe(c, script, b.reference, b.end, before);
+        outcome.push(match crate::guard::recorded_now(c) {
+            Ok(rows) => {
+                let recorded: Vec<String> = run
+                    .iter()
+                    .filter(|p| rows.contains(&p.version))
+                    .map(|p| p.version_text.clone())
+                    .collect();
+                format!(
+                    "Of this run, the history table now records {} as applied{}. Nothing after it ran.",
+                    if recorded.is_empty() {
+                        "no migration".to_string()
+                    } else {
+                        recorded.join(", ")
+                    },
+                    if rows.contains(&m.version) {
+                        String::new()
+                    } else {
+                        format!("; {} is not recorded", m.version_text)
                     }
-                ));
+                )
             }
-        }
-        let recorded: Vec<String> = match history::exists(c)
-            .and_then(|e| if e { history::read(c) } else { Ok(Vec::new()) })
-        {
-            Ok(rows) => run
-                .iter()
-                .filter(|p| rows.iter().any(|r| r.version == p.version))
-                .map(|p| p.version_text.clone())
-                .collect(),
-            Err(_) => vec!["(the history table could not be read)".into()],
-        };
-        outcome.push(format!(
-            "Of this run, the history table now records {} as applied; {} is not recorded. Nothing after it ran.",
-            if recorded.is_empty() {
-                "no migration".to_string()
-            } else {
-                recorded.join(", ")
-            },
-            m.version_text
-        ));
-        outcome.push(format!(
-            "Remove the transaction control from {file} (the runner owns the transaction) or make it `-- no-transaction`; check what of it is in the database and repair that by hand, then run again."
-        ));
+            Err(why) => format!("{why}. Nothing after it ran."),
+        });
+        outcome.push(crate::guard::advice(script));
         Some(Error::TransactionEnded {
             version: m.version,
+            shown: m.version_text.clone(),
             name: m.name.clone(),
             at,
             outcome: outcome.join("\n"),

@@ -156,11 +156,13 @@ pub enum Error {
     /// The run-time guard found that a migration ended the runner's transaction itself (a
     /// `COMMIT`, `ROLLBACK`, ... that validation did not see); the run stopped there.
     #[error(
-        "migration {version} ({name}) ended the runner's transaction itself ({at}); the run stopped.\n{outcome}"
+        "migration {shown} ({name}) ended the runner's transaction itself ({at}); the run stopped.\n{outcome}"
     )]
     TransactionEnded {
         /// Version of the migration.
         version: i64,
+        /// Its version as people see it.
+        shown: String,
         /// Its name.
         name: String,
         /// The statement that ended it (`COMMIT` at file:line), as far as it can be found.

@@ -26,6 +26,7 @@ mod directive;
 mod discover;
 mod engine;
 mod error;
+mod guard;
 mod history;
 mod lock;
 mod new;

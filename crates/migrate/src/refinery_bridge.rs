@@ -12,7 +12,7 @@
 //! session) and its read of the applied migrations (reported as none, so refinery applies the
 //! whole batch; the engine then checks that it did).
 
-use postgres::{GenericClient, SimpleQueryMessage};
+use postgres::GenericClient;
 use refinery::Migration as RefineryMigration;
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
 
@@ -40,14 +40,7 @@ pub(crate) fn to_refinery(m: &Migration) -> Result<RefineryMigration> {
 /// Prepended to the first migration's SQL when the bridge owns its transaction.
 pub(crate) const BEGIN_PREFIX: &str = "BEGIN;";
 
-/// The run-time guard: sent in front of and after every migration's SQL, in the same round
-/// trip. `txid_current()` is the transaction's id (assigned if it had none yet), so the two
-/// values differ, or the first differs from the one the transaction started with, exactly when
-/// the script ended the runner's transaction itself (a `COMMIT`, `ROLLBACK`, ... that got past
-/// validation, or a procedure that commits). The suffix starts with a newline so that a
-/// trailing `--` comment in the script cannot swallow it.
-pub(crate) const GUARD_BEFORE: &str = "SELECT txid_current();\n";
-pub(crate) const GUARD_AFTER: &str = "\n;SELECT txid_current()";
+pub(crate) use crate::guard::{GUARD_AFTER, GUARD_BEFORE};
 
 /// The guard found that a migration ended the runner's transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,16 +86,6 @@ impl From<postgres::Error> for BridgeError {
     fn from(e: postgres::Error) -> Self {
         BridgeError::Pg(e)
     }
-}
-
-fn xids(messages: &[SimpleQueryMessage]) -> Option<(i64, i64)> {
-    let mut rows = messages.iter().filter_map(|m| match m {
-        SimpleQueryMessage::Row(r) => r.get(0).and_then(|v| v.parse::<i64>().ok()),
-        _ => None,
-    });
-    let first = rows.next()?;
-    let last = rows.last().unwrap_or(first);
-    Some((first, last))
 }
 
 /// The wrapper refinery drives, over our transaction or, in per-migration mode, over a
@@ -216,16 +199,15 @@ impl<C: GenericClient> Transaction for Bridge<'_, C> {
                     return Err(e.into());
                 }
             };
-            if let Some((start, end)) = xids(&messages) {
-                let reference = *self.reference.get_or_insert(start);
-                if start != reference || end != reference {
-                    self.broken = Some(Broken {
-                        index,
-                        reference,
-                        end,
-                    });
-                    return Err(BridgeError::TransactionEnded);
-                }
+            if let Some((start, end)) = crate::guard::xids(&messages)
+                && let Some((reference, end)) = crate::guard::check(&mut self.reference, start, end)
+            {
+                self.broken = Some(Broken {
+                    index,
+                    reference,
+                    end,
+                });
+                return Err(BridgeError::TransactionEnded);
             }
         }
         if let Some(held) = self.held_insert.take() {

@@ -110,8 +110,15 @@ impl Migrator<'_> {
                     .transaction()
                     .map_err(|e| Error::db("cannot begin a transaction", e))?;
                 let mut reverted = Vec::new();
-                for m in group {
-                    reverted.push(revert_in(&mut tx, m, self.single_transaction, &done)?);
+                let mut reference = None;
+                for (k, m) in group.iter().enumerate() {
+                    match revert_in(&mut tx, m, self.single_transaction, &done, &mut reference)? {
+                        Ok(r) => reverted.push(r),
+                        Err((r, e)) => {
+                            drop(tx);
+                            return Err(down_ended(c, m, &group[..k], migrations, r, e));
+                        }
+                    }
                 }
                 tx.commit()
                     .map_err(|e| Error::db("cannot commit the reverts", e))?;
@@ -144,7 +151,13 @@ impl Migrator<'_> {
             let mut tx = c
                 .transaction()
                 .map_err(|e| Error::db("cannot begin a transaction", e))?;
-            let reverted = revert_in(&mut tx, m, true, &[])?;
+            let reverted = match revert_in(&mut tx, m, true, &[], &mut None)? {
+                Ok(r) => r,
+                Err((r, e)) => {
+                    drop(tx);
+                    return Err(down_ended(c, m, &[], &[m], r, e));
+                }
+            };
             let timings = match self.apply_in(&mut tx, &[m], &[m], &[]) {
                 Ok(t) => t,
                 Err(e) => {
@@ -152,11 +165,13 @@ impl Migrator<'_> {
                     return Err(match self.finish_broken(c, &[m], &[]) {
                         Some(Error::TransactionEnded {
                             version,
+                            shown,
                             name,
                             at,
                             outcome,
                         }) => Error::TransactionEnded {
                             version,
+                            shown,
                             name,
                             at,
                             outcome: format!(
@@ -200,35 +215,102 @@ fn down_script<'m>(mig: &Migrator<'_>, m: &'m Migration) -> Result<&'m crate::se
     })
 }
 
+/// Run `m`'s down and delete its history row in the runner's transaction. `Ok(Err((reference,
+/// end)))`: the guard found that the down ended the transaction (see [`crate::guard`]).
+type Ended = (i64, i64);
+
 fn revert_in(
     tx: &mut impl GenericClient,
     m: &Migration,
     single: bool,
     done: &[Reverted],
-) -> Result<Reverted> {
+    reference: &mut Option<i64>,
+) -> Result<std::result::Result<Reverted, Ended>> {
     let down = m.down.as_ref().expect("checked by down_script");
     let start = Instant::now();
-    engine::run_script(tx, down).map_err(|failure| Error::MigrationFailed {
-        version: m.version,
-        shown: m.version_text.clone(),
-        name: m.name.clone(),
-        failure,
-        outcome: if single {
-            "the transaction was rolled back: no migration of this run was reverted.".to_string()
-        } else {
-            format!(
-                "its transaction was rolled back; it stays applied.{}",
-                reverted_list(done)
-            )
-        },
-    })?;
+    let failure = match crate::guard::run_script(tx, down, reference) {
+        Ok(()) => None,
+        Err(crate::guard::Guarded::Ended(r, e)) => return Ok(Err((r, e))),
+        Err(crate::guard::Guarded::Failed(f)) => Some(f),
+    };
+    failure
+        .map_or(Ok(()), Err)
+        .map_err(|failure| Error::MigrationFailed {
+            version: m.version,
+            shown: m.version_text.clone(),
+            name: m.name.clone(),
+            failure,
+            outcome: if single {
+                "the transaction was rolled back: no migration of this run was reverted."
+                    .to_string()
+            } else {
+                format!(
+                    "its transaction was rolled back; it stays applied.{}",
+                    reverted_list(done)
+                )
+            },
+        })?;
     history::delete(tx, m.version)?;
-    Ok(Reverted {
+    Ok(Ok(Reverted {
         version: m.version,
         name: m.name.clone(),
         path: down.path.clone(),
         duration: start.elapsed(),
-    })
+    }))
+}
+
+/// The report when `m`'s down ended the runner's transaction. `before`: the migrations reverted
+/// earlier in the same transaction; `all`: every migration the run set out to revert.
+fn down_ended(
+    c: &mut Client,
+    m: &Migration,
+    before: &[&Migration],
+    all: &[&Migration],
+    reference: i64,
+    end: i64,
+) -> Error {
+    let down = m.down.as_ref().expect("checked by down_script");
+    let held = (!before.is_empty()).then(|| {
+        format!(
+            "the reverts (down script and removal of the history row) of {}",
+            before
+                .iter()
+                .map(|p| p.version_text.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    let (at, mut outcome) = crate::guard::describe(c, down, reference, end, held);
+    outcome.push(match crate::guard::recorded_now(c) {
+        Ok(rows) => {
+            let (still, gone): (Vec<&&Migration>, Vec<&&Migration>) =
+                all.iter().partition(|p| rows.contains(&p.version));
+            let list = |v: &[&&Migration]| {
+                if v.is_empty() {
+                    "none".to_string()
+                } else {
+                    v.iter()
+                        .map(|p| p.version_text.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            format!(
+                "Of the migrations this run set out to revert, the history table now records as applied: {}; as reverted: {}. Nothing after it ran.",
+                list(&still),
+                list(&gone)
+            )
+        }
+        Err(why) => format!("{why}. Nothing after it ran."),
+    });
+    outcome.push(crate::guard::advice(down));
+    Error::TransactionEnded {
+        version: m.version,
+        shown: m.version_text.clone(),
+        name: m.name.clone(),
+        at,
+        outcome: outcome.join("\n"),
+    }
 }
 
 fn revert_no_transaction(c: &mut Client, m: &Migration, done: &[Reverted]) -> Result<Reverted> {

@@ -147,3 +147,71 @@ fn a_procedure_that_commits_is_refused_by_the_server_and_rolls_back() {
     assert!(history(&mut c).is_empty());
     assert_eq!(tables(&mut c), ["refinery_schema_history"]);
 }
+
+fn abc() -> tempfile::TempDir {
+    folder(&[
+        ("000001_a.up.sql", "CREATE TABLE a (id int);\n"),
+        ("000001_a.down.sql", "DROP TABLE a;\n"),
+        ("000002_b.up.sql", "CREATE TABLE b (id int);\n"),
+        ("000002_b.down.sql", "DROP TABLE b;\n"),
+        ("000003_c.up.sql", "CREATE TABLE c (id int);\n"),
+        ("000003_c.down.sql", "DROP TABLE c;\n"),
+        ("fixtures/000001_a.sql", "INSERT INTO a VALUES (1);\n"),
+    ])
+}
+
+#[test]
+fn a_down_that_commits_stops_the_revert_and_says_what_is_reverted() {
+    let dir = abc();
+    let mut set = MigrationSet::discover(dir.path()).unwrap();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    Migrator::new(&set).up(&mut c).unwrap();
+    set.migrations[1].down.as_mut().unwrap().sql = "DROP TABLE b;\nCOMMIT;\n".into();
+    let err = Migrator::new(&set)
+        .down(&mut c, migrate::DownTarget::All)
+        .unwrap_err();
+    let text = err.to_string();
+    let (at, outcome) = ended(err);
+    assert!(at.ends_with("000002_b.down.sql:2"), "{text}");
+    assert!(
+        outcome.contains("It COMMITTED the runner's transaction: the reverts (down script and removal of the history row) of 3 and the statements of"),
+        "{text}"
+    );
+    assert!(
+        outcome.contains(
+            "the history table now records as applied: 2, 1; as reverted: 3. Nothing after it ran."
+        ),
+        "{text}"
+    );
+    assert_eq!(tables(&mut c), ["a", "refinery_schema_history"]);
+    assert_eq!(history(&mut c), [1, 2]);
+}
+
+#[test]
+fn a_fixture_that_commits_is_caught_too() {
+    let dir = abc();
+    let mut set = MigrationSet::discover(dir.path()).unwrap();
+    set.migrations[0].fixture.as_mut().unwrap().sql = "INSERT INTO a VALUES (1);\nCOMMIT;\n".into();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    let err = Migrator::new(&set)
+        .with_fixtures(true)
+        .up(&mut c)
+        .unwrap_err();
+    let text = err.to_string();
+    let (at, outcome) = ended(err);
+    assert!(at.ends_with("fixtures/000001_a.sql:2"), "{text}");
+    assert!(
+        outcome.contains(
+            "It COMMITTED the runner's transaction: migration(s) 1 and the statements of"
+        ),
+        "{text}"
+    );
+    assert!(
+        outcome.contains("the history table now records 1 as applied. Nothing after it ran."),
+        "{text}"
+    );
+    assert_eq!(tables(&mut c), ["a", "refinery_schema_history"]);
+    assert_eq!(history(&mut c), [1]);
+}
