@@ -61,6 +61,31 @@ fn nasty_generated_constraints_equal_the_catalog() {
     assert_generated_set_equals_catalog(&nasty_db());
 }
 
+/// A large schema (bench's synthetic set: 150 tables with primary, unique, check and foreign
+/// keys, 150 trigger functions raising names): still exactly the catalog's set.
+#[test]
+fn large_schema_generated_constraints_equal_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    bench::synth::write_set(dir.path(), 750).unwrap();
+    let set = migrate::MigrationSet::discover(dir.path()).unwrap();
+    let db = cluster()
+        .database_from_template(&format!("gen_synth_{}", set.hash()), |c| {
+            migrate::Migrator::new(&set).up(c)?;
+            Ok(())
+        })
+        .unwrap();
+    let model = model_of(&db);
+    assert_eq!(
+        model
+            .relations
+            .iter()
+            .filter(|r| r.kind == schema::model::RelationKind::Table)
+            .count(),
+        150
+    );
+    assert_generated_set_equals_catalog(&db);
+}
+
 #[test]
 fn generation_is_deterministic() {
     let db = nasty_db();
