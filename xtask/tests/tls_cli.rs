@@ -78,6 +78,11 @@ fn migrate_over_verified_tls() {
         text(&o)
     );
 
+    // `diff` reads the live database over the same TLS settings (and pg_dump, libpq itself,
+    // reads the same URL): no difference.
+    let o = xtask(&["diff"], &url, dir.path(), &[]);
+    assert!(o.status.success(), "{}", text(&o));
+
     // The same settings from the environment.
     let bare = database("tls_env", "");
     let o = xtask(
