@@ -64,7 +64,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use postgres::config::Host;
-use postgres::tls::{MakeTlsConnect, NoTlsStream};
+use postgres::tls::{MakeTlsConnect, NoTlsStream, TlsConnect};
 
 pub use error::TlsError;
 pub use tokio_postgres_rustls::MakeRustlsConnect;
@@ -271,18 +271,30 @@ fn invalid_sslmode(value: &str) -> postgres::Error {
     }
 }
 
-/// A `MakeTlsConnect` that fails with the set-up error, so that [`ConnectOptions::connect`]
-/// reports it as the connection's `postgres::Error`.
+/// A `MakeTlsConnect` whose handshake fails with the set-up error, so that
+/// [`ConnectOptions::connect`] reports it as the connection's `postgres::Error`. Only the
+/// handshake fails: under `prefer`, a server without TLS is still reached in plain text
+/// (libpq, too, only reads the certificate files when TLS is negotiated).
 #[derive(Debug, Clone)]
 struct Refuse(Arc<TlsError>);
 
 impl MakeTlsConnect<postgres::Socket> for Refuse {
     type Stream = NoTlsStream;
-    type TlsConnect = postgres::NoTls;
+    type TlsConnect = Refuse;
     type Error = Arc<TlsError>;
 
-    fn make_tls_connect(&mut self, _domain: &str) -> Result<postgres::NoTls, Arc<TlsError>> {
-        Err(Arc::clone(&self.0))
+    fn make_tls_connect(&mut self, _domain: &str) -> Result<Refuse, Arc<TlsError>> {
+        Ok(self.clone())
+    }
+}
+
+impl<S> TlsConnect<S> for Refuse {
+    type Stream = NoTlsStream;
+    type Error = Arc<TlsError>;
+    type Future = std::future::Ready<Result<NoTlsStream, Arc<TlsError>>>;
+
+    fn connect(self, _stream: S) -> Self::Future {
+        std::future::ready(Err(self.0))
     }
 }
 
