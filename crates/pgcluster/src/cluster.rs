@@ -150,7 +150,7 @@ impl Cluster {
     }
 
     /// Persistent dev cluster rooted at `dir` (data in `dir/data`, socket in `dir/run`, log
-    /// in `dir/log/postgresql.log`): initdb when absent, start when not running (removing a
+    /// in `dir/log/postgresql.log`, all mode 0700): initdb when absent, start when not running (removing a
     /// stale `postmaster.pid`), reuse when running. Not stopped on Drop.
     ///
     /// Concurrent calls for one `dir` (threads or processes) are serialised with a lock file,
@@ -160,8 +160,9 @@ impl Cluster {
     /// # Errors
     /// Besides start failures (which carry the log tail): [`Error::SocketPathTooLong`] when
     /// `dir` is too deep for a Unix socket path, [`Error::NotADataDir`] when `dir/data` holds
-    /// something else, and [`Error::NotReachable`] when running as root and the `postgres`
-    /// user cannot reach `dir`.
+    /// something else, and [`Error::UnsafeDir`] when the relocation directory (see
+    /// [`Cluster::relocated_to`]: used when running as root and the `postgres` user cannot
+    /// reach `dir`) is a symlink, someone else's, or writable by others.
     pub fn persistent(dir: &Path, opts: &ClusterOptions) -> Result<Cluster> {
         let bindir = find_bindir(opts.bindir.as_deref())?;
         let run_as = privileges::server_user()?;
