@@ -39,6 +39,9 @@ pub struct GenArgs {
     /// wins over `[types]` in the configuration file.
     #[arg(long = "type", value_name = "PG_TYPE=RUST_TYPE")]
     types: Vec<String>,
+    /// Write only dump.sql and SCHEMA.md (the schema reference), no Rust code.
+    #[arg(long)]
+    docs_only: bool,
     /// Print where the time went.
     #[arg(long)]
     timings: bool,
@@ -56,6 +59,7 @@ pub fn run(args: GenArgs) -> Result<ExitCode> {
         request.config_file = Some(resolve_dir(config));
     }
     request.type_args = args.types.clone();
+    request.docs_only = args.docs_only;
     let outcome = generate::run(&request)?;
     for w in &outcome.warnings {
         eprintln!("warning: {w}");

@@ -19,6 +19,13 @@ pub fn only_schemas(model: &SchemaModel, schemas: &[String]) -> SchemaModel {
     }
     out.enums
         .retain(|e| keep(&e.name) || used.contains(&e.name));
+    let reference = &mut out.reference;
+    reference.defaults.retain(|d| keep(&d.relation));
+    reference.indexes.retain(|i| keep(&i.table));
+    reference
+        .foreign_keys
+        .retain(|f| keep(&f.table) && keep(&f.references));
+    reference.functions.retain(|f| keep(&f.name));
     out
 }
 

@@ -2,9 +2,10 @@
 //!
 //! [`run`] applies the migrations to a throwaway database (a temporary embedded cluster, or
 //! a scratch database it creates and drops on the server of `database_url`), writes
-//! `dump.sql` (the normalised `pg_dump --schema-only`) and the generated Rust files
-//! (`constraints.rs`, `enums.rs`, `models.rs`) into the output directory, or, in check mode,
-//! returns a unified diff instead of writing.
+//! `dump.sql` (the normalised `pg_dump --schema-only`), the generated Rust files
+//! (`constraints.rs`, `enums.rs`, `models.rs`) and the schema reference `SCHEMA.md` into the
+//! output directory, or, in check mode, returns a unified diff instead of writing.
+//! [`GenRequest::docs_only`] writes only `dump.sql` and `SCHEMA.md`.
 //!
 //! With a queries folder ([`GenRequest::queries_dir`], by default `crates/db/queries` beside
 //! the migrations folder), the annotated SQL queries in it are prepared on the migrated
@@ -55,7 +56,7 @@ const SOURCES: &[(&str, &str)] = &[
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
-    Migrations(#[from] migrate::Error),
+    Migrations(Box<migrate::Error>),
     #[error(transparent)]
     Cluster(#[from] pgcluster::Error),
     #[error("cannot connect to {url}: {source}")]
@@ -92,6 +93,12 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+impl From<migrate::Error> for Error {
+    fn from(e: migrate::Error) -> Self {
+        Error::Migrations(Box::new(e))
+    }
+}
+
 impl From<queries::Error> for Error {
     fn from(e: queries::Error) -> Self {
         Error::Queries(Box::new(e))
@@ -121,6 +128,8 @@ pub struct GenRequest {
     pub config_file: Option<PathBuf>,
     /// `--type KEY=RUST_TYPE` arguments: added to the file's `[types]`, winning over it.
     pub type_args: Vec<String>,
+    /// Only `dump.sql` and `SCHEMA.md`: no Rust files, no `queries.rs`.
+    pub docs_only: bool,
     /// Annotated SQL queries to type into `queries.rs`; `None`: no `queries.rs`.
     pub queries_dir: Option<PathBuf>,
 }
@@ -142,6 +151,7 @@ impl GenRequest {
             queries_dir,
             config_file,
             type_args: Vec::new(),
+            docs_only: false,
             migrations_dir,
             out_dir: out_dir.into(),
             database_url: None,
@@ -208,8 +218,9 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
         None => GenConfig::default(),
     }
     .with_type_arguments(&request.type_args)?;
-    let inputs_hash = inputs_hash(&set, &request.options, &config);
-    let queries = match &request.queries_dir {
+    let inputs_hash = inputs_hash(&set, &request.options, &config, request.docs_only);
+    let queries_dir = request.queries_dir.as_ref().filter(|_| !request.docs_only);
+    let queries = match queries_dir {
         Some(dir) => Some(queries::GenStep::load(
             dir,
             request.migrations_dir.parent(),
@@ -219,7 +230,7 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     };
 
     if !request.force
-        && recorded_hashes_match(&request.out_dir, &inputs_hash)?
+        && recorded_hashes_match(&request.out_dir, &inputs_hash, request.docs_only)?
         && queries
             .as_ref()
             .is_none_or(|q| q.is_current(&request.out_dir))
@@ -288,7 +299,12 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     };
 
     let t = Instant::now();
-    let mut files = codegen::generate_with(&model, &options)?;
+    let mut files = if request.docs_only {
+        Vec::new()
+    } else {
+        codegen::generate_with(&model, &options)?
+    };
+    files.push(codegen::generate_docs(&model, &options));
     let outputs = outputs_hash(&dump, &files);
     files.push(GeneratedFile::new(
         DUMP_FILE,
@@ -395,7 +411,12 @@ fn feed(h: &mut Sha256, label: &str, value: &[u8]) {
 
 /// Hash of everything in the project that determines the generated files (nothing about the
 /// machine: see the crate docs).
-fn inputs_hash(set: &migrate::MigrationSet, options: &Options, config: &GenConfig) -> String {
+fn inputs_hash(
+    set: &migrate::MigrationSet,
+    options: &Options,
+    config: &GenConfig,
+    docs_only: bool,
+) -> String {
     let mut h = Sha256::new();
     feed(&mut h, "generator", env!("CARGO_PKG_VERSION").as_bytes());
     for (crate_name, sources) in [
@@ -412,6 +433,9 @@ fn inputs_hash(set: &migrate::MigrationSet, options: &Options, config: &GenConfi
     }
     feed(&mut h, "enums_module", options.enums_module.as_bytes());
     feed(&mut h, "config", config.fingerprint().as_bytes());
+    if docs_only {
+        feed(&mut h, "docs_only", b"1");
+    }
     feed(&mut h, "history", migrate::HISTORY_TABLE.as_bytes());
     for m in &set.migrations {
         feed(&mut h, "version", m.version.to_string().as_bytes());
@@ -421,7 +445,7 @@ fn inputs_hash(set: &migrate::MigrationSet, options: &Options, config: &GenConfi
     hex(h.finalize())
 }
 
-/// Hash of the dump and the generated Rust files.
+/// Hash of the dump and the generated Rust files and `SCHEMA.md`.
 fn outputs_hash(dump: &str, rust_files: &[GeneratedFile]) -> String {
     let mut h = Sha256::new();
     feed(&mut h, DUMP_FILE, dump.as_bytes());
@@ -433,11 +457,22 @@ fn outputs_hash(dump: &str, rust_files: &[GeneratedFile]) -> String {
     hex(h.finalize())
 }
 
-/// The Rust files `codegen` produces, by name (for the outputs hash of what is on disk).
-const RUST_FILES: [&str; 3] = ["constraints.rs", "enums.rs", "models.rs"];
+/// The files `codegen` produces, by name (for the outputs hash of what is on disk).
+fn output_files(docs_only: bool) -> &'static [&'static str] {
+    if docs_only {
+        &[codegen::docs::DOCS_FILE]
+    } else {
+        &[
+            codegen::docs::DOCS_FILE,
+            "constraints.rs",
+            "enums.rs",
+            "models.rs",
+        ]
+    }
+}
 
 /// Whether `out_dir/dump.sql` records `inputs` and an outputs hash equal to the files on disk.
-fn recorded_hashes_match(out_dir: &Path, inputs: &str) -> Result<bool> {
+fn recorded_hashes_match(out_dir: &Path, inputs: &str, docs_only: bool) -> Result<bool> {
     let read = |name: &str| -> Result<Option<String>> {
         let path = out_dir.join(name);
         match std::fs::read_to_string(&path) {
@@ -475,7 +510,7 @@ fn recorded_hashes_match(out_dir: &Path, inputs: &str) -> Result<bool> {
         return Ok(false);
     }
     let mut rust = Vec::new();
-    for name in RUST_FILES {
+    for name in output_files(docs_only) {
         let Some(contents) = read(name)? else {
             return Ok(false);
         };

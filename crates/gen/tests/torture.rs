@@ -87,7 +87,10 @@ fn torture_constraints_equal_the_catalog_of_the_generated_schemas() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(generated, expected);
-    assert!(!generated.contains("secret_pkey"), "schema `ignored` is left out");
+    assert!(
+        !generated.contains("secret_pkey"),
+        "schema `ignored` is left out"
+    );
     // Everything in all schemas, without the filter, is the whole catalog.
     let all = codegen::generate_with(
         &model,
@@ -158,7 +161,9 @@ fn torture_names_follow_the_documented_rules() {
         assert!(models.contains(expected), "models.rs lacks {expected:?}");
     }
     let constraints = text("constraints.rs");
-    assert!(constraints.contains("    UsersAgeLimit,") && constraints.contains("    UsersAgeCheck,"));
+    assert!(
+        constraints.contains("    UsersAgeLimit,") && constraints.contains("    UsersAgeCheck,")
+    );
 }
 
 /// A migration set of one up (and an empty down) in a fresh folder.
@@ -252,7 +257,10 @@ fn config_errors_name_file_line_and_key() {
     };
     let cases: &[(&str, &[&str])] = &[
         ("[typos]\nx = \"y\"\n", &["gen.toml:1:", "typos"]),
-        ("schemas = [\"public\"]\nextra = 1\n", &["gen.toml:2:", "extra"]),
+        (
+            "schemas = [\"public\"]\nextra = 1\n",
+            &["gen.toml:2:", "extra"],
+        ),
         (
             "[types]\n\nltree = \"not a :: path\"\n",
             &["gen.toml:3:", "`ltree`", "is not a Rust type"],
@@ -364,7 +372,10 @@ fn drift_check_ignores_the_pg_dump_version_and_catches_one_byte() {
     request.check = true;
     let outcome = generate::run(&request).unwrap();
     assert!(outcome.diff.is_none(), "{:?}", outcome.diff);
-    assert!(outcome.skipped_database, "the no-op shortcut holds across versions");
+    assert!(
+        outcome.skipped_database,
+        "the no-op shortcut holds across versions"
+    );
 
     // Regenerated in full with the other version: byte-identical, still current.
     request.force = true;

@@ -5,6 +5,8 @@
 //! - [`parse`]: statements → what sqlparser understands; rejected statements are kept;
 //! - [`catalog`]: `pg_catalog` → constraints, unique indexes, enums, relations, triggers;
 //! - [`pseudo`]: trigger-raised pseudo-constraints from PL/pgSQL bodies and trigger arguments;
+//! - [`reference`]: what the schema reference adds (defaults, indexes, foreign-key columns,
+//!   functions);
 //! - [`model`]: the [`SchemaModel`] the code generator consumes.
 //!
 //! [`introspect`] puts them together. The catalog is the authority for completeness; the
@@ -17,6 +19,7 @@ mod errcodes;
 pub mod model;
 pub mod parse;
 pub mod pseudo;
+pub mod reference;
 pub mod split;
 
 pub use catalog::{Catalog, CatalogOptions};
@@ -47,6 +50,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("model.rs", include_str!("model.rs")),
     ("parse.rs", include_str!("parse.rs")),
     ("pseudo.rs", include_str!("pseudo.rs")),
+    ("reference.rs", include_str!("reference.rs")),
     ("split.rs", include_str!("split.rs")),
 ];
 
@@ -59,7 +63,9 @@ pub fn introspect(
 ) -> Result<SchemaModel, Error> {
     let catalog = catalog::read_catalog(client, options)?;
     let parsed = dump.map(parse::parse_dump).transpose()?;
-    Ok(build_model(catalog, parsed))
+    let mut model = build_model(catalog, parsed);
+    model.reference = reference::read_reference(client, options)?;
+    Ok(model)
 }
 
 /// Combine a catalog, an optional parsed dump and the pseudo-constraints into a model.
@@ -79,6 +85,7 @@ pub fn build_model(catalog: Catalog, parsed: Option<ParsedDump>) -> SchemaModel 
         triggers: catalog.triggers,
         unparsed,
         warnings,
+        reference: reference::Reference::default(),
     };
     model.normalize();
     model

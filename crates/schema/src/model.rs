@@ -249,6 +249,9 @@ pub struct SchemaModel {
     /// Things a human should look at: `RAISE ... CONSTRAINT = <expression>` that cannot be
     /// resolved, catalog/dump disagreements. Sorted.
     pub warnings: Vec<String>,
+    /// What only the schema reference (`SCHEMA.md`) shows.
+    #[serde(default)]
+    pub reference: crate::reference::Reference,
 }
 
 impl SchemaModel {
