@@ -34,16 +34,20 @@ pub enum Command {
     Exec,
     /// `:execrows`: the number of rows affected.
     ExecRows,
+    /// `:execresult`: sqlc's "result" form; for PostgreSQL, as for `:execrows`, the number
+    /// of rows affected (sqlc's Go `sql.Result` / pgconn `CommandTag` carry no more).
+    ExecResult,
 }
 
 impl Command {
     /// Every command, in documentation order.
-    pub const ALL: [Command; 5] = [
+    pub const ALL: [Command; 6] = [
         Command::One,
         Command::Opt,
         Command::Many,
         Command::Exec,
         Command::ExecRows,
+        Command::ExecResult,
     ];
 
     /// `:one`, `:opt`, ...
@@ -54,12 +58,30 @@ impl Command {
             Command::Many => ":many",
             Command::Exec => ":exec",
             Command::ExecRows => ":execrows",
+            Command::ExecResult => ":execresult",
         }
     }
 
     /// Parse `:one` and friends.
     pub fn parse(text: &str) -> Option<Command> {
         Command::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    /// Why a command sqlc knows is not supported here, with the PostgreSQL way, if `text` is
+    /// one (`:execlastid`, `:batchexec`, ...).
+    pub fn unsupported(text: &str) -> Option<&'static str> {
+        Some(match text {
+            ":execlastid" => {
+                "is MySQL-only in sqlc (LAST_INSERT_ID); PostgreSQL has no last insert id: write `INSERT ... RETURNING id` with :one"
+            }
+            ":batchexec" | ":batchmany" | ":batchone" => {
+                "is sqlc's pgx batch API (Go only); call the query once per item with :exec, :many or :one, inside one `session.transaction()` to make it one round of work, or pass arrays and use UNNEST"
+            }
+            ":copyfrom" => {
+                "is sqlc's pgx COPY FROM API (Go only); write `INSERT INTO t (a, b) SELECT * FROM UNNEST(@a::int[], @b::text[])` with :exec or :execrows"
+            }
+            _ => return None,
+        })
     }
 
     /// Whether the query's rows are decoded (`:one`, `:opt`, `:many`).
@@ -81,6 +103,8 @@ pub struct Param {
     pub name: String,
     /// `sqlc.narg(name)`: the Rust argument is an `Option`.
     pub nullable: bool,
+    /// `sqlc.slice(name)`: an array of the compared expression's type (`= ANY($n)`).
+    pub slice: bool,
 }
 
 /// One annotated query.
@@ -375,43 +399,78 @@ fn parse_query(
         .unwrap_or(0);
     let stmt = &body[..=last_sig];
 
+    // `expr [NOT] IN (sqlc.slice(name))` → `expr = ANY($n)` / `expr <> ALL($n)`: token
+    // ranges replaced as a whole, by where they start.
+    let mut slices: BTreeMap<usize, (usize, &str)> = BTreeMap::new();
+    for (i, t) in stmt.iter().enumerate() {
+        if let Kind::Slice(param) = &t.kind {
+            match slice_context(text, stmt, i) {
+                Some((from, to, negated)) => {
+                    slices.insert(from, (to, if negated { "<> ALL" } else { "= ANY" }));
+                }
+                None => problems.push((
+                    t.line,
+                    format!(
+                        "query `{name}`: sqlc.slice({param}) works only as `expr IN (sqlc.slice({param}))` or `expr NOT IN (...)`; elsewhere pass an array: `expr = ANY(@{param})`"
+                    ),
+                )),
+            }
+        }
+    }
+
     // Parameters.
     let mut named: Vec<Param> = Vec::new();
     let mut positional_max = 0u32;
     let mut positional_line = None;
     let mut sql = String::new();
     let mut written_sql = String::new();
-    for t in stmt {
+    let mut k = 0;
+    while k < stmt.len() {
+        let t = &stmt[k];
+        if let Some(&(to, operator)) = slices.get(&k) {
+            // The whole `[NOT] IN ( sqlc.slice(x) )`, keeping its line breaks.
+            let mut breaks = String::new();
+            let mut index = 0;
+            for u in &stmt[k..=to] {
+                written_sql.push_str(u.text(text));
+                breaks.push_str(&"\n".repeat(u.text(text).matches('\n').count()));
+                if let Kind::Slice(param) = &u.kind {
+                    index =
+                        named_index(&mut named, &mut problems, &name, u.line, param, false, true);
+                }
+            }
+            sql.push_str(&format!("{operator}(${index}){breaks}"));
+            k = to + 1;
+            continue;
+        }
+        k += 1;
         written_sql.push_str(t.text(text));
         match &t.kind {
             Kind::Named {
                 name: param,
                 nullable,
             } => {
-                if let Err(e) = snake("parameter", param) {
-                    problems.push((t.line, format!("query `{name}`: {e}")));
+                let index = named_index(
+                    &mut named,
+                    &mut problems,
+                    &name,
+                    t.line,
+                    param,
+                    *nullable,
+                    false,
+                );
+                sql.push_str(&format!("${index}"));
+            }
+            Kind::Embed(table) => {
+                if table
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    && table.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                {
+                    sql.push_str(&format!("{table}.*"));
+                } else {
+                    sql.push_str(&format!("\"{}\".*", table.replace('"', "\"\"")));
                 }
-                let index = match named.iter().position(|p| p.name == *param) {
-                    Some(i) => {
-                        if named[i].nullable != *nullable {
-                            problems.push((
-                                t.line,
-                                format!(
-                                    "query `{name}`: parameter `{param}` is used both as sqlc.narg (nullable) and as @{param}/sqlc.arg (not null); use one"
-                                ),
-                            ));
-                        }
-                        i
-                    }
-                    None => {
-                        named.push(Param {
-                            name: param.clone(),
-                            nullable: *nullable,
-                        });
-                        named.len() - 1
-                    }
-                };
-                sql.push_str(&format!("${}", index + 1));
             }
             Kind::Positional(n) => {
                 if *n == 0 {
@@ -439,26 +498,12 @@ fn parse_query(
             .map(|n| Param {
                 name: format!("p{n}"),
                 nullable: false,
+                slice: false,
             })
             .collect()
     } else {
         named
     };
-    // Two parameter names that make one Rust field.
-    let mut fields: BTreeMap<String, &str> = BTreeMap::new();
-    for p in &params {
-        if let Ok(f) = snake("parameter", &p.name)
-            && let Some(other) = fields.insert(f.clone(), &p.name)
-        {
-            problems.push((
-                line,
-                format!(
-                    "query `{name}`: parameters `{other}` and `{}` both make the Rust name `{f}`",
-                    p.name
-                ),
-            ));
-        }
-    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -475,13 +520,82 @@ fn parse_query(
     })
 }
 
-/// `-- name: Name :command` → (name, command).
+/// The 1-based number of named parameter `param`, added on first use; a name used both
+/// as nullable and not, or both as a slice and not, is a problem.
+fn named_index(
+    named: &mut Vec<Param>,
+    problems: &mut Vec<(usize, String)>,
+    query: &str,
+    line: usize,
+    param: &str,
+    nullable: bool,
+    slice: bool,
+) -> usize {
+    if let Err(e) = snake("parameter", param) {
+        problems.push((line, format!("query `{query}`: {e}")));
+    }
+    match named.iter().position(|p| p.name == param) {
+        Some(i) => {
+            if named[i].nullable != nullable {
+                problems.push((
+                    line,
+                    format!(
+                        "query `{query}`: parameter `{param}` is used both as sqlc.narg (nullable) and as @{param}/sqlc.arg (not null); use one"
+                    ),
+                ));
+            }
+            if named[i].slice != slice {
+                problems.push((
+                    line,
+                    format!(
+                        "query `{query}`: parameter `{param}` is used both as sqlc.slice (an array) and as a single value; use two names"
+                    ),
+                ));
+            }
+            i + 1
+        }
+        None => {
+            named.push(Param {
+                name: param.to_owned(),
+                nullable,
+                slice,
+            });
+            named.len()
+        }
+    }
+}
+
+/// For the `sqlc.slice` token at `i` of `stmt`: the token range of `[NOT] IN ( ... )` around
+/// it and whether it is `NOT IN`; `None` when it is not in that form.
+fn slice_context(text: &str, stmt: &[Token], i: usize) -> Option<(usize, usize, bool)> {
+    let prev = |j: usize| (0..j).rev().find(|&k| stmt[k].kind.is_significant());
+    let next = |j: usize| (j + 1..stmt.len()).find(|&k| stmt[k].kind.is_significant());
+    let is = |k: usize, word: &str| {
+        stmt[k].kind == Kind::Code && stmt[k].text(text).eq_ignore_ascii_case(word)
+    };
+    let open = prev(i).filter(|&k| is(k, "("))?;
+    let keyword = prev(open).filter(|&k| is(k, "in"))?;
+    let close = next(i).filter(|&k| is(k, ")"))?;
+    match prev(keyword).filter(|&k| is(k, "not")) {
+        Some(not) => Some((not, close, true)),
+        None => Some((keyword, close, false)),
+    }
+}
+
+/// The text after `name:` of an annotation comment, `-- name: X :one` or
+/// `/* name: X :one */`; `None` for any other comment.
+fn annotation_body(comment: &str) -> Option<&str> {
+    let inner = if let Some(rest) = comment.strip_prefix("--") {
+        rest.trim_start_matches('-')
+    } else {
+        comment.strip_prefix("/*")?.strip_suffix("*/")?
+    };
+    inner.trim_start().strip_prefix("name:")
+}
+
+/// `-- name: Name :command` (or `/* name: Name :command */`) → (name, command).
 fn parse_annotation(comment: &str) -> Result<(String, Command), String> {
-    let rest = comment
-        .trim_start_matches('-')
-        .trim()
-        .strip_prefix("name:")
-        .unwrap_or_default();
+    let rest = annotation_body(comment).unwrap_or_default();
     let words: Vec<&str> = rest.split_whitespace().collect();
     let expected = Command::ALL.map(Command::as_str).join(", ");
     match words.as_slice() {
@@ -491,9 +605,14 @@ fn parse_annotation(comment: &str) -> Result<(String, Command), String> {
         )),
         [name, command] => match Command::parse(command) {
             Some(c) => Ok(((*name).to_owned(), c)),
-            None => Err(format!(
-                "unknown command `{command}` for query `{name}`; expected one of {expected}"
-            )),
+            None => match Command::unsupported(command) {
+                Some(why) => Err(format!(
+                    "query `{name}`: sqlc's `{command}` is not supported: it {why}"
+                )),
+                None => Err(format!(
+                    "unknown command `{command}` for query `{name}`; expected one of {expected}"
+                )),
+            },
         },
         [name, _, extra @ ..] => Err(format!(
             "unexpected `{}` after the command of query `{name}`",
@@ -502,13 +621,11 @@ fn parse_annotation(comment: &str) -> Result<(String, Command), String> {
     }
 }
 
-/// Whether a token is a `-- name:` line comment that starts its line.
+/// Whether a token is a `-- name:` line comment or a `/* name: */` block comment that
+/// starts its line.
 fn is_annotation(text: &str, t: &Token) -> bool {
-    t.kind == Kind::LineComment
-        && t.text(text)
-            .trim_start_matches('-')
-            .trim_start()
-            .starts_with("name:")
+    matches!(t.kind, Kind::LineComment | Kind::BlockComment)
+        && annotation_body(t.text(text)).is_some()
         && starts_line(text, t.start)
 }
 
@@ -561,6 +678,10 @@ enum Kind {
         name: String,
         nullable: bool,
     },
+    /// `sqlc.slice(name)`.
+    Slice(String),
+    /// `sqlc.embed(table)`.
+    Embed(String),
     Code,
 }
 
@@ -764,7 +885,8 @@ fn lex(text: &str) -> Result<Vec<Token>, (usize, String)> {
     Ok(tokens)
 }
 
-/// `arg(name)` / `narg(name)` after `sqlc.` at byte `at`: the end of the call and the token.
+/// `arg(name)`, `narg(name)`, `slice(name)` or `embed(table)` after `sqlc.` at byte `at`:
+/// the end of the call and the token.
 fn sqlc_macro(text: &str, at: usize) -> Result<(usize, Kind), String> {
     let b = text.as_bytes();
     let skip_ws = |mut i: usize| {
@@ -778,15 +900,11 @@ fn sqlc_macro(text: &str, at: usize) -> Result<(usize, Kind), String> {
         i += 1;
     }
     let func = &text[at..i];
-    let nullable = match func {
-        "arg" => false,
-        "narg" => true,
-        other => {
-            return Err(format!(
-                "unsupported sqlc.{other}(...): only sqlc.arg(name) and sqlc.narg(name) are supported"
-            ));
-        }
-    };
+    if !matches!(func, "arg" | "narg" | "slice" | "embed") {
+        return Err(format!(
+            "unsupported sqlc.{func}(...): the macros are sqlc.arg(name), sqlc.narg(name), sqlc.slice(name) and sqlc.embed(table)"
+        ));
+    }
     let malformed = || format!("malformed sqlc.{func}(...): write sqlc.{func}(name)");
     i = skip_ws(i);
     if b.get(i) != Some(&b'(') {
@@ -816,13 +934,16 @@ fn sqlc_macro(text: &str, at: usize) -> Result<(usize, Kind), String> {
     if b.get(i) != Some(&b')') {
         return Err(malformed());
     }
-    Ok((
-        i + 1,
-        Kind::Named {
-            name: name.to_owned(),
-            nullable,
+    let name = name.to_owned();
+    let kind = match func {
+        "slice" => Kind::Slice(name),
+        "embed" => Kind::Embed(name),
+        _ => Kind::Named {
+            name,
+            nullable: func == "narg",
         },
-    ))
+    };
+    Ok((i + 1, kind))
 }
 
 #[cfg(test)]
@@ -917,7 +1038,7 @@ mod tests {
 
     #[test]
     fn crlf_and_every_command() {
-        let text = "-- name: A :one\r\nSELECT 1;\r\n-- name: B :opt\r\nSELECT 1;\r\n-- name: C :many\r\nSELECT 1;\r\n-- name: D :exec\r\nSELECT 1;\r\n-- name: E :execrows\r\nSELECT 1;\r\n";
+        let text = "-- name: A :one\r\nSELECT 1;\r\n-- name: B :opt\r\nSELECT 1;\r\n-- name: C :many\r\nSELECT 1;\r\n-- name: D :exec\r\nSELECT 1;\r\n-- name: E :execrows\r\nSELECT 1;\r\n/* name: F :execresult */\r\nSELECT 1;\r\n";
         let q = parse_file("q.sql", text).unwrap();
         let commands: Vec<Command> = q.iter().map(|q| q.command).collect();
         assert_eq!(commands, Command::ALL);
@@ -945,12 +1066,14 @@ mod tests {
         assert_eq!(
             errors("-- name: A :first\nSELECT 1"),
             [
-                "q.sql:1: unknown command `:first` for query `A`; expected one of :one, :opt, :many, :exec, :execrows"
+                "q.sql:1: unknown command `:first` for query `A`; expected one of :one, :opt, :many, :exec, :execrows, :execresult"
             ]
         );
         assert_eq!(
             errors("\n-- name: A\nSELECT 1"),
-            ["q.sql:2: query `A` has no command; add one of :one, :opt, :many, :exec, :execrows"]
+            [
+                "q.sql:2: query `A` has no command; add one of :one, :opt, :many, :exec, :execrows, :execresult"
+            ]
         );
         assert_eq!(
             errors("-- name: A :one extra\nSELECT 1"),
@@ -977,13 +1100,17 @@ mod tests {
             errors("-- name: A :one\nSELECT @a, sqlc.narg(a)")[0].contains("both as sqlc.narg")
         );
         assert!(
-            errors("-- name: A :one\nSELECT sqlc.slice(a)")[0].contains("unsupported sqlc.slice")
+            errors("-- name: A :one\nSELECT sqlc.slice(a)")[0]
+                .contains("sqlc.slice(a) works only as `expr IN (sqlc.slice(a))`")
+        );
+        assert!(
+            errors("-- name: A :one\nSELECT sqlc.nope(a)")[0].contains("unsupported sqlc.nope")
+        );
+        assert!(
+            errors("-- name: A :one\nSELECT 1 WHERE 1 IN (sqlc.slice(a)) AND @a")[0]
+                .contains("both as sqlc.slice")
         );
         assert!(errors("-- name: A :one\nSELECT sqlc.arg(")[0].contains("malformed sqlc.arg"));
-        assert!(
-            errors("-- name: A :one\nSELECT @userId, @user_id")[0]
-                .contains("both make the Rust name `user_id`")
-        );
         assert_eq!(
             errors("-- name: A :one\nSELECT 'abc\n"),
             ["q.sql:2: unterminated string literal"]
@@ -1018,6 +1145,98 @@ mod tests {
                 "b.sql:6: query names `GetAPIKey` (b.sql:4) and `GetApiKey` both make the Rust name `GetApiKey`; rename one",
             ]
         );
+    }
+
+    #[test]
+    fn block_comment_annotations_mixed_with_line_comments() {
+        let text = concat!(
+            "/* A file header in a block comment. */\n",
+            "-- and a line comment, both before the first query\n",
+            "\n",
+            "/* name: GetDate :one */\n",
+            "SELECT now();\n",
+            "/* name: GetOne :one */ SELECT 1\n",
+            "/* name: Bump :execresult */\n",
+            "UPDATE t SET n = n + 1;\n",
+            "-- Line-comment doc.\n",
+            "-- name: Last :many\n",
+            "SELECT 2 /* name: NotAnAnnotation :one */;\n",
+        );
+        let q = parse_file("q.sql", text).unwrap();
+        let got: Vec<(&str, Command, &str, usize)> = q
+            .iter()
+            .map(|q| (q.name.as_str(), q.command, q.sql.as_str(), q.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("GetDate", Command::One, "SELECT now()", 4),
+                ("GetOne", Command::One, "SELECT 1", 6),
+                ("Bump", Command::ExecResult, "UPDATE t SET n = n + 1", 7),
+                ("Last", Command::Many, "SELECT 2", 10),
+            ]
+        );
+        assert_eq!(q[3].doc, ["Line-comment doc."]);
+        assert!(q[0].doc.is_empty());
+        assert_eq!(
+            errors("/* name: A :first */\nSELECT 1"),
+            [
+                "q.sql:1: unknown command `:first` for query `A`; expected one of :one, :opt, :many, :exec, :execrows, :execresult"
+            ]
+        );
+    }
+
+    #[test]
+    fn commands_of_other_engines_name_the_postgresql_way() {
+        let e = errors("-- name: InsertAuthor :execlastid\nINSERT INTO t VALUES (1)");
+        assert_eq!(
+            e,
+            [
+                "q.sql:1: query `InsertAuthor`: sqlc's `:execlastid` is not supported: it is MySQL-only in sqlc (LAST_INSERT_ID); PostgreSQL has no last insert id: write `INSERT ... RETURNING id` with :one"
+            ]
+        );
+        for c in [":batchexec", ":batchmany", ":batchone", ":copyfrom"] {
+            let e = errors(&format!("-- name: A {c}\nSELECT 1"));
+            assert!(e[0].contains("not supported") && e[0].contains(c), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn slices_become_any_and_all() {
+        let q = one(concat!(
+            "-- name: ByIds :many\n",
+            "SELECT * FROM t WHERE id IN (sqlc.slice(ids))\n",
+            "  AND kind NOT IN\n  (sqlc.slice('kinds')) AND name = @name AND other in ( sqlc.slice(ids) )",
+        ));
+        assert_eq!(
+            q.sql,
+            "SELECT * FROM t WHERE id = ANY($1)\n  AND kind <> ALL($2)\n AND name = $3 AND other = ANY($1)"
+        );
+        let params: Vec<(&str, bool)> = q
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.slice))
+            .collect();
+        assert_eq!(params, [("ids", true), ("kinds", true), ("name", false)]);
+        assert!(q.written_sql.contains("IN (sqlc.slice(ids))"));
+    }
+
+    #[test]
+    fn embed_expands_to_the_table_columns() {
+        let q = one(
+            "-- name: StudentScores :many\nSELECT sqlc.embed(students), sqlc.embed(\"Test Scores\") FROM students JOIN \"Test Scores\" USING (id)",
+        );
+        assert_eq!(
+            q.sql,
+            "SELECT students.*, \"Test Scores\".* FROM students JOIN \"Test Scores\" USING (id)"
+        );
+    }
+
+    #[test]
+    fn parameters_that_make_one_rust_name_are_both_kept() {
+        let q = one("-- name: A :one\nSELECT @userId::int, @user_id::int");
+        let names: Vec<&str> = q.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["userId", "user_id"]);
     }
 
     #[test]

@@ -232,9 +232,13 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
     let codegen_options = &options.codegen;
 
     // Parameters.
-    let mut param_fields = Vec::new();
+    let mut wanted = Vec::new();
     for p in &q.params {
-        let field = ident(&snake("parameter", &p.name)?);
+        wanted.push((snake("parameter", &p.name)?, None));
+    }
+    let mut param_fields = Vec::new();
+    for (p, field) in q.params.iter().zip(unique_fields(&wanted)?) {
+        let field = ident(&field);
         let inner = rust_type(&p.ty, codegen_options)
             .map_err(|e| type_error(q, format!("parameter `{}`", p.name), e))?;
         param_fields.push((field, inner, p));
@@ -324,30 +328,22 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
         });
         full.clone()
     } else {
-        let mut fields = BTreeMap::new();
-        let mut names = Vec::new();
+        let mut wanted = Vec::new();
         for (i, (c, _, _)) in columns.iter().enumerate() {
-            if c.name == "?column?" || c.name.is_empty() {
-                return Err(query_error(
-                    q,
-                    format!(
-                        "column {} has no name; give it an alias (`... AS name`)",
-                        i + 1
-                    ),
-                ));
-            }
-            let field = snake("column", &c.name).map_err(|e| query_error(q, e.to_string()))?;
-            if let Some(other) = fields.insert(field.clone(), c.name.clone()) {
-                return Err(query_error(
-                    q,
-                    format!(
-                        "columns `{other}` and `{}` both make the field `{field}`; alias one of them",
-                        c.name
-                    ),
-                ));
-            }
-            names.push(ident(&field));
+            let field = if c.name == "?column?" || c.name.is_empty() {
+                // sqlc's name for a column PostgreSQL leaves unnamed.
+                format!("column_{}", i + 1)
+            } else {
+                snake("column", &c.name).map_err(|e| query_error(q, e.to_string()))?
+            };
+            let prefix = c.origin.as_ref().map(|o| o.relation.name.clone());
+            wanted.push((field, prefix));
         }
+        let names: Vec<Ident> = unique_fields(&wanted)
+            .map_err(|e| query_error(q, e.to_string()))?
+            .iter()
+            .map(|f| ident(f))
+            .collect();
         let reads = names.iter().enumerate().map(|(i, f)| {
             let i = proc_macro2::Literal::usize_unsuffixed(i);
             quote! { #f: read_column(row, QueryId::#variant, #i)?, }
@@ -413,7 +409,7 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
             },
             quote! { result.as_ref().ok().map(|()| 0) },
         ),
-        Command::ExecRows => (
+        Command::ExecRows | Command::ExecResult => (
             quote! { u64 },
             quote! { self.run_execute(QueryId::#variant, &[#param_refs]) },
             quote! { result.as_ref().ok().copied() },
@@ -479,6 +475,58 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
         forward_args,
         rows_expr,
     })
+}
+
+/// Distinct field names for wanted (field, relation) pairs, in order; the rule for result
+/// columns and parameters alike. Fields nobody else wants are kept. When several want one
+/// field and each names a different relation, each becomes `relation_field` (`authors_id`,
+/// `books_id`); otherwise the first keeps it and the others get `field_2`, `field_3`, ... A
+/// made-up name that is taken already gets the next free `_n`.
+pub fn unique_fields(wanted: &[(String, Option<String>)]) -> Result<Vec<String>, codegen::Error> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for (field, _) in wanted {
+        *count.entry(field).or_default() += 1;
+    }
+    let mut taken: std::collections::BTreeSet<String> = wanted
+        .iter()
+        .filter(|(f, _)| count[f.as_str()] == 1)
+        .map(|(f, _)| f.clone())
+        .collect();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out = Vec::with_capacity(wanted.len());
+    for (field, _) in wanted {
+        let n = count[field.as_str()];
+        if n == 1 {
+            out.push(field.clone());
+            continue;
+        }
+        let group: Vec<Option<&String>> = wanted
+            .iter()
+            .filter(|(f, _)| f == field)
+            .map(|(_, r)| r.as_ref())
+            .collect();
+        let relations: std::collections::BTreeSet<&String> =
+            group.iter().flatten().copied().collect();
+        let k = seen.entry(field).or_default();
+        *k += 1;
+        let candidate = if relations.len() == n {
+            let relation = group[*k - 1].expect("every member names a relation");
+            format!("{}_{field}", snake("relation", relation)?)
+        } else if *k == 1 {
+            field.clone()
+        } else {
+            format!("{field}_{k}")
+        };
+        let mut chosen = candidate.clone();
+        let mut suffix = 2;
+        while taken.contains(&chosen) {
+            chosen = format!("{candidate}_{suffix}");
+            suffix += 1;
+        }
+        taken.insert(chosen.clone());
+        out.push(chosen);
+    }
+    Ok(out)
 }
 
 fn column_doc(c: &InferredColumn) -> Vec<String> {
