@@ -18,12 +18,12 @@
 
 use std::fmt;
 
+use postgres::types::Type;
 use postgres::{Client, GenericClient};
 
 use crate::engine::{Migrator, checksum_ok};
 use crate::error::{Error, Result};
 use crate::history::{self, HISTORY_TABLE};
-use crate::lock;
 use crate::set::Migration;
 
 /// A migration tool whose history table `adopt` reads.
@@ -231,16 +231,19 @@ fn db(context: &str) -> impl FnOnce(postgres::Error) -> Error + '_ {
 }
 
 fn table_exists(c: &mut impl GenericClient, table: &str) -> Result<bool> {
-    Ok(c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
-        .map_err(db("cannot look up history tables"))?
-        .get(0))
+    Ok(c.query_typed_one(
+        "SELECT to_regclass($1) IS NOT NULL",
+        &[(&table, Type::TEXT)],
+    )
+    .map_err(db("cannot look up history tables"))?
+    .get(0))
 }
 
 fn column_type(c: &mut impl GenericClient, table: &str, column: &str) -> Result<Option<String>> {
-    Ok(c.query_opt(
+    Ok(c.query_typed_opt(
         "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
          WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped",
-        &[&table, &column],
+        &[(&table, Type::TEXT), (&column, Type::TEXT)],
     )
     .map_err(db("cannot look up history tables"))?
     .map(|r| r.get(0)))
@@ -252,7 +255,7 @@ fn our_rows(c: &mut impl GenericClient) -> Result<Option<i64>> {
         return Ok(None);
     }
     Ok(Some(
-        c.query_one(&format!("SELECT count(*) FROM {HISTORY_TABLE}"), &[])
+        c.query_typed_one(&format!("SELECT count(*) FROM {HISTORY_TABLE}"), &[])
             .map_err(db("cannot read the history table"))?
             .get(0),
     ))
@@ -281,21 +284,21 @@ const RFC3339_UTC: &str = r#"'YYYY-MM-DD"T"HH24:MI:SS"Z"'"#;
 fn read_foreign(c: &mut impl GenericClient, tool: Tool) -> Result<Foreign> {
     let context = format!("cannot read {}", tool.table());
     let rows = match tool {
-        Tool::Diesel => c.query(
+        Tool::Diesel => c.query_typed(
             &format!(
                 "SELECT version::text, to_char(run_on AT TIME ZONE 'UTC', {RFC3339_UTC}), NULL::bytea, true
                  FROM __diesel_schema_migrations ORDER BY version"
             ),
             &[],
         ),
-        Tool::Sqlx => c.query(
+        Tool::Sqlx => c.query_typed(
             &format!(
                 "SELECT version::text, to_char(installed_on AT TIME ZONE 'UTC', {RFC3339_UTC}), checksum, success
                  FROM _sqlx_migrations ORDER BY version"
             ),
             &[],
         ),
-        Tool::Refinery => c.query(
+        Tool::Refinery => c.query_typed(
             &format!(
                 "SELECT version::text, applied_on::text, NULL::bytea, true FROM {HISTORY_TABLE} ORDER BY version"
             ),
@@ -303,7 +306,7 @@ fn read_foreign(c: &mut impl GenericClient, tool: Tool) -> Result<Foreign> {
         ),
         Tool::GolangMigrate => {
             let rows = c
-                .query("SELECT version::int8, dirty FROM schema_migrations", &[])
+                .query_typed("SELECT version::int8, dirty FROM schema_migrations", &[])
                 .map_err(|e| Error::db(context.clone(), e))?;
             return match rows.as_slice() {
                 [] => Ok(Foreign::UpTo(None)),
@@ -352,7 +355,7 @@ impl Migrator<'_> {
         from: Option<Tool>,
         dry_run: bool,
     ) -> Result<Adoption> {
-        lock::with_lock(client, &*self.on_wait, |c| {
+        self.locked_if_present(client, |c| {
             if let Some(rows) = our_rows(c)?
                 && rows > 0
             {
@@ -387,9 +390,12 @@ impl Migrator<'_> {
                     ))
                     .map_err(db("cannot widen refinery_schema_history.version to int8"))?;
                     for (m, _) in &chosen {
-                        tx.execute(
+                        tx.execute_typed(
                             &format!("UPDATE {HISTORY_TABLE} SET checksum = $1 WHERE version = $2"),
-                            &[&m.checksum().to_string(), &m.version],
+                            &[
+                                (&m.checksum().to_string(), Type::TEXT),
+                                (&m.version, Type::INT8),
+                            ],
                         )
                         .map_err(db("cannot rewrite a checksum"))?;
                     }
@@ -520,7 +526,7 @@ impl Migrator<'_> {
     /// history table at all (schema made by hand, or restored from a dump). Runs no migration
     /// SQL; refuses ([`AdoptError`]) and changes nothing when the database has a history.
     pub fn baseline(&self, client: &mut Client, to: i64, dry_run: bool) -> Result<Vec<Recorded>> {
-        lock::with_lock(client, &*self.on_wait, |c| {
+        self.locked_if_present(client, |c| {
             if let Some(rows) = our_rows(c)?
                 && rows > 0
             {
@@ -572,11 +578,12 @@ fn now() -> Result<String> {
 
 /// SHA-384 of a script as sqlx computes it (of the file's text), by the server.
 fn sha384(c: &mut impl GenericClient, sql: &str) -> Result<Vec<u8>> {
-    Ok(
-        c.query_one("SELECT sha384(convert_to($1, 'UTF8'))", &[&sql])
-            .map_err(db("cannot hash a migration"))?
-            .get(0),
+    Ok(c.query_typed_one(
+        "SELECT sha384(convert_to($1, 'UTF8'))",
+        &[(&sql, Type::TEXT)],
     )
+    .map_err(db("cannot hash a migration"))?
+    .get(0))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -1,6 +1,8 @@
 //! Applying migrations: the `up` direction.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use postgres::{Client, GenericClient};
@@ -9,11 +11,12 @@ use refinery::{Runner, Target};
 use crate::checksum;
 use crate::error::{Error, Result, SqlFailure};
 use crate::history::{self, HistoryRow};
-use crate::lock;
+use crate::lock::{self, Lease, LockMode};
 use crate::pgerror;
 use crate::refinery_bridge::{Bridge, to_refinery};
 use crate::set::{Migration, MigrationSet, Script};
 use crate::split;
+use crate::watch::{self, Watcher};
 
 /// A migration this run applied.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -45,10 +48,31 @@ pub struct Migrator<'a> {
     pub(crate) set: &'a MigrationSet,
     pub(crate) single_transaction: bool,
     pub(crate) fixtures: bool,
-    pub(crate) on_wait: Box<dyn Fn(Option<i32>) + 'a>,
+    pub(crate) on_wait: Box<dyn Fn(Option<String>) + 'a>,
     /// Set by the run-time guard when a migration ended the runner's transaction.
     pub(crate) broken: std::cell::Cell<Option<BrokenAt>>,
+    /// `None`: detected ([`lock::detect`]).
+    pub(crate) lock_mode: Option<LockMode>,
+    pub(crate) lease_length: Duration,
+    /// Each migration statement's `lock_timeout` (zero: none).
+    pub(crate) lock_timeout: Duration,
+    /// Attempts after the first when a statement's lock wait times out.
+    pub(crate) lock_retries: u32,
+    /// Opens a second connection for the heartbeat / blocker watcher.
+    pub(crate) side: Option<Box<dyn Fn() -> Option<Client> + 'a>>,
+    /// Where retry and heartbeat lines go (default: stderr).
+    pub(crate) print: Arc<dyn Fn(&str) + Send + Sync>,
+    /// The lease held by the current run.
+    pub(crate) lease: RefCell<Option<Lease>>,
+    /// SQL that starts every applying transaction (see [`Lease::tx_guard_sql`]).
+    pub(crate) guard_sql: RefCell<String>,
+    pub(crate) watcher: RefCell<Option<Watcher>>,
 }
+
+/// Default `lock_timeout` of each migration statement.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default retries after a lock timeout.
+pub const DEFAULT_LOCK_RETRIES: u32 = 10;
 
 /// Where the run-time guard fired.
 #[derive(Debug, Clone, Copy)]
@@ -79,7 +103,208 @@ impl<'a> Migrator<'a> {
             fixtures: false,
             on_wait: Box::new(|_| {}),
             broken: std::cell::Cell::new(None),
+            lock_mode: None,
+            lease_length: lock::DEFAULT_LEASE,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            lock_retries: DEFAULT_LOCK_RETRIES,
+            side: None,
+            print: Arc::new(|line: &str| eprintln!("{line}")),
+            lease: RefCell::new(None),
+            guard_sql: RefCell::new(String::new()),
+            watcher: RefCell::new(None),
         }
+    }
+
+    /// The lock mode (`None`, the default: advisory where the server has advisory locks,
+    /// else table).
+    pub fn lock_mode(mut self, mode: Option<LockMode>) -> Self {
+        self.lock_mode = mode;
+        self
+    }
+
+    /// How long the run's lease lasts without renewal (default 30 s): the longest a killed
+    /// runner can block the next one.
+    pub fn lease(mut self, length: Duration) -> Self {
+        self.lease_length = length.max(Duration::from_secs(1));
+        self
+    }
+
+    /// `lock_timeout` for each migration's statements (default 2 s; zero: wait forever).
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Retries after a lock timeout (default 10), with exponential backoff and jitter.
+    pub fn lock_retries(mut self, retries: u32) -> Self {
+        self.lock_retries = retries;
+        self
+    }
+
+    /// How to open a second connection to the same database, for the heartbeat and
+    /// blocker watcher (without one: no heartbeat, blockers guessed after a timeout, and the
+    /// lease renewed only between statements).
+    pub fn side_connection(mut self, open: impl Fn() -> Option<Client> + 'a) -> Self {
+        self.side = Some(Box::new(open));
+        self
+    }
+
+    /// Where retry and heartbeat lines go (default: stderr).
+    pub fn on_message(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.print = Arc::new(f);
+        self
+    }
+
+    /// The lock mode this migrator uses on `client`'s server (the configured one, else
+    /// detected).
+    pub fn effective_lock_mode(&self, client: &mut Client) -> LockMode {
+        self.lock_mode.unwrap_or_else(|| lock::detect(client))
+    }
+
+    /// Run `f` holding the run's lease (and with the watcher running, when a second
+    /// connection is available).
+    pub(crate) fn locked<T>(
+        &self,
+        client: &mut Client,
+        f: impl FnOnce(&mut Client) -> Result<T>,
+    ) -> Result<T> {
+        let lease = Lease::new(self.effective_lock_mode(client), self.lease_length);
+        *self.guard_sql.borrow_mut() = lease.tx_guard_sql(lock::server_num(client));
+        *self.lease.borrow_mut() = Some(lease.clone());
+        let result = lock::with_lock(client, &lease, &*self.on_wait, |c| {
+            if let Some(open) = &self.side
+                && let Some(side) = open()
+            {
+                *self.watcher.borrow_mut() = Some(Watcher::start(
+                    side,
+                    self.marker(),
+                    lease.clone(),
+                    self.print.clone(),
+                ));
+            }
+            let r = f(c);
+            self.watcher.borrow_mut().take();
+            r
+        });
+        self.lease.borrow_mut().take();
+        result
+    }
+
+    /// For `adopt` and `baseline`, which must leave a database they refuse untouched: hold the
+    /// lease when the lease table exists (some run created it, so runs may race with us),
+    /// else run without it (the first `up` creates it).
+    pub(crate) fn locked_if_present<T>(
+        &self,
+        client: &mut Client,
+        f: impl FnOnce(&mut Client) -> Result<T>,
+    ) -> Result<T> {
+        let present = client
+            .query_typed_one(
+                "SELECT to_regclass($1) IS NOT NULL",
+                &[(&lock::LOCK_TABLE, postgres::types::Type::TEXT)],
+            )
+            .map_err(|e| Error::db("cannot look up the lock table", e))?
+            .get::<_, bool>(0);
+        if present {
+            self.locked(client, f)
+        } else {
+            f(client)
+        }
+    }
+
+    /// The comment that starts every query sent for a migration (found by the watcher).
+    pub(crate) fn marker(&self) -> String {
+        match &*self.lease.borrow() {
+            Some(l) => format!("/* migrate:{} */\n", l.owner.replace("*/", "")),
+            None => String::new(),
+        }
+    }
+
+    /// `SET LOCAL lock_timeout` for migration `m` (its directive, else the runner's).
+    pub(crate) fn timeout_sql(&self, m: &Migration) -> Result<String> {
+        let t = self.timeout_of(m)?;
+        Ok(format!("SET LOCAL lock_timeout = '{}ms';", t.as_millis()))
+    }
+
+    fn timeout_of(&self, m: &Migration) -> Result<Duration> {
+        match crate::directive::lock_timeout(&m.up.sql) {
+            None => Ok(self.lock_timeout),
+            Some(Ok(t)) => Ok(t),
+            Some(Err(e)) => Err(Error::History(format!("{}: {e}", m.up.path.display()))),
+        }
+    }
+
+    /// Apply one group (or fused migration) with lock-timeout retries: on a lock timeout the
+    /// attempt was rolled back; wait with backoff and jitter, say who blocks, try again.
+    fn with_retries<T>(
+        &self,
+        c: &mut Client,
+        first: &Migration,
+        done: &[Applied],
+        mut attempt_fn: impl FnMut(&mut Client) -> Result<T>,
+    ) -> Result<T> {
+        let mut attempt: u32 = 0;
+        let mut jitter = lock::Jitter::new();
+        let timeout = self.timeout_of(first)?;
+        loop {
+            if let Some(w) = &*self.watcher.borrow() {
+                w.running(&first.label());
+            }
+            let started = Instant::now();
+            let result = attempt_fn(c);
+            let Err(e) = result else {
+                return result;
+            };
+            if !is_lock_timeout(&e) || self.broken.get().is_some() {
+                return Err(e);
+            }
+            attempt += 1;
+            let blockers = self.blockers(c, timeout);
+            if attempt > self.lock_retries {
+                return Err(Error::LockTimeout {
+                    version: first.version,
+                    shown: first.version_text.clone(),
+                    name: first.name.clone(),
+                    attempts: attempt,
+                    timeout_ms: timeout.as_millis(),
+                    blockers,
+                    earlier: earlier(done),
+                });
+            }
+            let base = (200u64 << (attempt - 1).min(6)).min(10_000);
+            let wait = Duration::from_millis(base / 2 + jitter.below(base));
+            (self.print)(&format!(
+                "lock timeout: migration {} waited {} for a lock (lock_timeout {} ms) and was rolled back; retry {attempt} of {} in {:.1} s\n{blockers}",
+                first.label(),
+                lock::secs_since(started),
+                timeout.as_millis(),
+                self.lock_retries,
+                wait.as_secs_f64()
+            ));
+            std::thread::sleep(wait);
+            if let Some(lease) = &*self.lease.borrow() {
+                lease.renew(c)?;
+            }
+        }
+    }
+
+    /// Who blocked the last attempt, as text.
+    fn blockers(&self, c: &mut Client, timeout: Duration) -> String {
+        let (seen, how) = match &*self.watcher.borrow() {
+            Some(w) => (w.blockers(), "blocked by"),
+            None => (
+                watch::likely_blockers(c, timeout),
+                "likely blocked by (sessions in a transaction longer than the lock timeout, holding locks)",
+            ),
+        };
+        if seen.is_empty() {
+            return "  blocker: not seen (it may have ended)".into();
+        }
+        let mut out = format!("  {how}:");
+        for b in seen {
+            out.push_str(&format!("\n    {b}"));
+        }
+        out
     }
 
     /// `true` (default): all pending migrations in one transaction, all or nothing.
@@ -96,7 +321,8 @@ impl<'a> Migrator<'a> {
     }
 
     /// Called once, with the holder's backend pid, when another runner holds the lock.
-    pub fn on_lock_wait(mut self, f: impl Fn(Option<i32>) + 'a) -> Self {
+    /// The argument describes the holder (lease owner and expiry).
+    pub fn on_lock_wait(mut self, f: impl Fn(Option<String>) + 'a) -> Self {
         self.on_wait = Box::new(f);
         self
     }
@@ -108,7 +334,7 @@ impl<'a> Migrator<'a> {
 
     /// Apply pending migrations up to and including `version`.
     pub fn up_to(&self, client: &mut Client, version: i64) -> Result<Vec<Applied>> {
-        lock::with_lock(client, &*self.on_wait, |c| {
+        self.locked(client, |c| {
             history::ensure(c)?;
             let applied = history::read(c)?;
             let applied = crate::reencode::apply(c, self.set, applied)?;
@@ -144,7 +370,9 @@ impl<'a> Migrator<'a> {
                     && !self.single_transaction
                     && !self.fixtures
                 {
-                    let duration = match self.apply_one_fused(c, m, pending, &done) {
+                    let duration = match self
+                        .with_retries(c, m, &done, |c| self.apply_one_fused(c, m, pending, &done))
+                    {
                         Ok(d) => d,
                         Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
                     };
@@ -157,18 +385,20 @@ impl<'a> Migrator<'a> {
                     });
                     continue;
                 }
-                let mut tx = c
-                    .transaction()
-                    .map_err(|e| Error::db("cannot begin a transaction", e))?;
-                let timings = match self.apply_in(&mut tx, group, pending, &done) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        drop(tx);
-                        return Err(self.finish_broken(c, pending, &done).unwrap_or(e));
-                    }
+                let attempt = |c: &mut Client| -> Result<Vec<Duration>> {
+                    let mut tx = c
+                        .transaction()
+                        .map_err(|e| Error::db("cannot begin a transaction", e))?;
+                    self.begin_guard(&mut tx)?;
+                    let timings = self.apply_in(&mut tx, group, pending, &done)?;
+                    tx.commit()
+                        .map_err(|e| Error::db("cannot commit the migrations", e))?;
+                    Ok(timings)
                 };
-                tx.commit()
-                    .map_err(|e| Error::db("cannot commit the migrations", e))?;
+                let timings = match self.with_retries(c, group[0], &done, attempt) {
+                    Ok(t) => t,
+                    Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
+                };
                 done.extend(group.iter().zip(timings).map(|(m, duration)| Applied {
                     version: m.version,
                     name: m.name.clone(),
@@ -204,7 +434,13 @@ impl<'a> Migrator<'a> {
                 .iter()
                 .map(|m| to_refinery(m))
                 .collect::<Result<Vec<_>>>()?;
-            let mut bridge = Bridge::new(tx, &refinery_migrations).in_transaction(reference);
+            let timeouts = batch
+                .iter()
+                .map(|m| self.timeout_sql(m))
+                .collect::<Result<Vec<_>>>()?;
+            let mut bridge = Bridge::new(tx, &refinery_migrations)
+                .in_transaction(reference)
+                .with_prefixes(self.marker(), String::new(), timeouts);
             let result = run_refinery(&refinery_migrations, &mut bridge);
             reference = bridge.reference;
             if let Some(b) = bridge.broken {
@@ -254,7 +490,10 @@ impl<'a> Migrator<'a> {
         done: &[Applied],
     ) -> Result<Duration> {
         let refinery_migrations = [to_refinery(m)?];
-        let mut bridge = Bridge::new(c, &refinery_migrations).owning_transaction();
+        let guard = self.guard_sql.borrow().clone();
+        let mut bridge = Bridge::new(c, &refinery_migrations)
+            .owning_transaction()
+            .with_prefixes(self.marker(), guard, vec![self.timeout_sql(m)?]);
         let result = run_refinery(&refinery_migrations, &mut bridge);
         let (failed, open, broken) = (bridge.failed_migration, bridge.open, bridge.broken);
         let took = bridge.timings.iter().sum();
@@ -400,9 +639,22 @@ impl<'a> Migrator<'a> {
         let start = Instant::now();
         let sql = checksum::normalise(&m.up.sql);
         let statements = split::statements(&sql);
+        let marker = self.marker();
+        if let Some(w) = &*self.watcher.borrow() {
+            w.running(&m.label());
+        }
         for (n, st) in statements.iter().enumerate() {
-            if let Err(e) = c.batch_execute(st.text) {
-                let failure = pgerror::locate(&e, &m.up.path, &sql, st.char_offset);
+            if let Some(lease) = &*self.lease.borrow() {
+                lease.renew(c)?;
+            }
+            if let Err(e) = c.batch_execute(&format!("{marker}{}", st.text)) {
+                let failure = pgerror::locate_prefixed(
+                    &e,
+                    &m.up.path,
+                    &sql,
+                    st.char_offset,
+                    marker.chars().count(),
+                );
                 return Err(Error::MigrationFailed {
                     version: m.version,
                     shown: m.version_text.clone(),
@@ -481,6 +733,23 @@ fn earlier(done: &[Applied]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         )
+    }
+}
+
+/// Whether `e` is a lock wait that hit `lock_timeout` (SQLSTATE 55P03), the attempt rolled back.
+fn is_lock_timeout(e: &Error) -> bool {
+    matches!(e, Error::MigrationFailed { failure, .. } if failure.code == "55P03")
+}
+
+impl Migrator<'_> {
+    /// Start an applying transaction: lease check, advisory transaction lock (see [`lock`]).
+    pub(crate) fn begin_guard(&self, tx: &mut postgres::Transaction<'_>) -> Result<()> {
+        let guard = self.guard_sql.borrow().clone();
+        if guard.is_empty() {
+            return Ok(());
+        }
+        tx.batch_execute(&guard)
+            .map_err(|e| Error::db("cannot take the migration lock in the transaction", e))
     }
 }
 

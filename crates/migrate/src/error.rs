@@ -235,6 +235,30 @@ pub enum Error {
     },
 
     /// The history table holds something the engine cannot read.
+    /// A migration's transaction could not take its locks within the lock timeout, on every
+    /// attempt; each attempt was rolled back.
+    #[error(
+        "migration {shown} ({name}) could not take its locks: {attempts} attempt(s) each waited {timeout_ms} ms (lock_timeout) and were rolled back; nothing of its transaction is applied.{earlier}\n{blockers}"
+    )]
+    LockTimeout {
+        /// Version.
+        version: i64,
+        /// Version as people see it.
+        shown: String,
+        /// Name.
+        name: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The lock timeout of each attempt, in milliseconds.
+        timeout_ms: u128,
+        /// Who blocked it (pid, query, since when), as last seen.
+        blockers: String,
+        /// Migrations committed earlier in this run, if any.
+        earlier: String,
+    },
+    /// The migration lock (lease) could not be taken or was lost.
+    #[error("migration lock: {0}")]
+    Lock(String),
     #[error("history table refinery_schema_history is unreadable: {0}")]
     History(String),
 

@@ -90,10 +90,13 @@ pub(crate) fn describe(
     // Whatever the script left open is not ours to keep.
     let _ = c.batch_execute("ROLLBACK");
     let status = |xid: i64, c: &mut Client| -> String {
-        c.query_one("SELECT txid_status($1)", &[&xid])
-            .ok()
-            .and_then(|r| r.get::<_, Option<String>>(0))
-            .unwrap_or_else(|| "unknown".into())
+        c.query_typed_one(
+            "SELECT txid_status($1)",
+            &[(&xid, postgres::types::Type::INT8)],
+        )
+        .ok()
+        .and_then(|r| r.get::<_, Option<String>>(0))
+        .unwrap_or_else(|| "unknown".into())
     };
     let ours = status(reference, c);
     let theirs = status(end, c);

@@ -3,6 +3,7 @@
 //! `applied_on` (RFC 3339 text) and `checksum` (a `u64` as text).
 
 use postgres::GenericClient;
+use postgres::types::Type;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -39,7 +40,10 @@ pub fn ensure(c: &mut impl GenericClient) -> Result<()> {
 /// Whether the history table exists (without creating it).
 pub fn exists(c: &mut impl GenericClient) -> Result<bool> {
     let row = c
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&HISTORY_TABLE])
+        .query_typed_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[(&HISTORY_TABLE, Type::TEXT)],
+        )
         .map_err(|e| Error::db("cannot look up the history table", e))?;
     Ok(row.get(0))
 }
@@ -47,7 +51,7 @@ pub fn exists(c: &mut impl GenericClient) -> Result<bool> {
 /// Every row, ascending by version.
 pub fn read(c: &mut impl GenericClient) -> Result<Vec<HistoryRow>> {
     let rows = c
-        .query(
+        .query_typed(
             &format!(
                 "SELECT version::int8, coalesce(name, ''), coalesce(applied_on, ''), coalesce(checksum, '')
                  FROM {HISTORY_TABLE} ORDER BY version"
@@ -78,11 +82,16 @@ pub fn insert(c: &mut impl GenericClient, version: i64, name: &str, checksum: u6
     let now = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .map_err(|e| Error::History(e.to_string()))?;
-    c.execute(
+    c.execute_typed(
         &format!(
             "INSERT INTO {HISTORY_TABLE} (version, name, applied_on, checksum) VALUES ($1, $2, $3, $4)"
         ),
-        &[&version, &name, &now, &checksum.to_string()],
+        &[
+            (&version, Type::INT8),
+            (&name, Type::TEXT),
+            (&now, Type::TEXT),
+            (&checksum.to_string(), Type::TEXT),
+        ],
     )
     .map_err(|e| Error::db(format!("cannot record migration {version}"), e))?;
     Ok(())
@@ -96,11 +105,16 @@ pub fn insert_at(
     applied_on: &str,
     checksum: u64,
 ) -> Result<()> {
-    c.execute(
+    c.execute_typed(
         &format!(
             "INSERT INTO {HISTORY_TABLE} (version, name, applied_on, checksum) VALUES ($1, $2, $3, $4)"
         ),
-        &[&version, &name, &applied_on, &checksum.to_string()],
+        &[
+            (&version, Type::INT8),
+            (&name, Type::TEXT),
+            (&applied_on, Type::TEXT),
+            (&checksum.to_string(), Type::TEXT),
+        ],
     )
     .map_err(|e| Error::db(format!("cannot record migration {version}"), e))?;
     Ok(())
@@ -108,9 +122,9 @@ pub fn insert_at(
 
 /// Forget a migration (after its down ran).
 pub fn delete(c: &mut impl GenericClient, version: i64) -> Result<()> {
-    c.execute(
+    c.execute_typed(
         &format!("DELETE FROM {HISTORY_TABLE} WHERE version = $1"),
-        &[&version],
+        &[(&version, Type::INT8)],
     )
     .map_err(|e| Error::db(format!("cannot remove migration {version} from history"), e))?;
     Ok(())

@@ -80,9 +80,13 @@ pub(crate) fn apply(
         .transaction()
         .map_err(|e| Error::db("cannot begin a transaction", e))?;
     for r in &rewrites {
-        tx.execute(
+        tx.execute_typed(
             &format!("UPDATE {HISTORY_TABLE} SET version = $1, checksum = $2 WHERE version = $3"),
-            &[&r.row.version, &r.row.checksum.to_string(), &r.old_version],
+            &[
+                (&r.row.version, postgres::types::Type::INT8),
+                (&r.row.checksum.to_string(), postgres::types::Type::TEXT),
+                (&r.old_version, postgres::types::Type::INT8),
+            ],
         )
         .map_err(|e| {
             Error::db(

@@ -113,6 +113,12 @@ pub(crate) struct Bridge<'t, C: GenericClient> {
     pub reference: Option<i64>,
     /// Set when the guard found a migration that ended the transaction.
     pub broken: Option<Broken>,
+    /// Sent first in every query (the watcher's marker comment).
+    marker: String,
+    /// Sent right after `BEGIN` when the bridge owns the transaction (lock guard).
+    begin_sql: String,
+    /// Sent before each migration's SQL (its `SET LOCAL lock_timeout`).
+    before: Vec<String>,
 }
 
 impl<'t, C: GenericClient> Bridge<'t, C> {
@@ -131,7 +137,24 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
             held_insert: None,
             reference: None,
             broken: None,
+            marker: String::new(),
+            begin_sql: String::new(),
+            before: Vec::new(),
         }
+    }
+
+    /// SQL to send with the migrations: `marker` first in each query, `begin_sql` after the
+    /// `BEGIN` the bridge sends, `before[i]` in front of migration `i`.
+    pub(crate) fn with_prefixes(
+        mut self,
+        marker: String,
+        begin_sql: String,
+        before: Vec<String>,
+    ) -> Self {
+        self.marker = marker;
+        self.begin_sql = begin_sql;
+        self.before = before;
+        self
     }
 
     /// The transaction's id is already known (an earlier bridge in the same transaction).
@@ -176,13 +199,17 @@ impl<C: GenericClient> Transaction for Bridge<'_, C> {
                 }
                 continue;
             };
-            let mut prefix = String::new();
+            let mut prefix = self.marker.clone();
             if self.owns_transaction && !self.open {
                 prefix.push_str(BEGIN_PREFIX);
+                prefix.push_str(&self.begin_sql);
             }
             if let Some(held) = self.held_insert.take() {
                 prefix.push_str(&held);
                 prefix.push_str(";\n");
+            }
+            if let Some(before) = self.before.get(index) {
+                prefix.push_str(before);
             }
             prefix.push_str(GUARD_BEFORE);
             self.prefixes[index] = prefix.chars().count();

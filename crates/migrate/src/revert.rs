@@ -9,7 +9,6 @@ use crate::checksum;
 use crate::engine::{self, Applied, Migrator};
 use crate::error::{Error, Result};
 use crate::history;
-use crate::lock;
 use crate::pgerror;
 use crate::set::Migration;
 use crate::split;
@@ -43,7 +42,7 @@ impl Migrator<'_> {
     /// Revert applied migrations, newest first, each running its down script and deleting its
     /// history row in the same transaction (one transaction for all of them by default).
     pub fn down(&self, client: &mut Client, target: DownTarget) -> Result<Vec<Reverted>> {
-        lock::with_lock(client, &*self.on_wait, |c| {
+        self.locked(client, |c| {
             if !history::exists(c)? {
                 return Ok(Vec::new());
             }
@@ -131,7 +130,7 @@ impl Migrator<'_> {
 
     /// Revert the newest applied migration and apply it again, in one transaction.
     pub fn redo(&self, client: &mut Client) -> Result<Option<(Reverted, Applied)>> {
-        lock::with_lock(client, &*self.on_wait, |c| {
+        self.locked(client, |c| {
             if !history::exists(c)? {
                 return Ok(None);
             }

@@ -1,4 +1,4 @@
-//! Concurrent runners serialise on the advisory lock; a killed runner leaves a consistent
+//! Concurrent runners serialise on the lease (and the advisory transaction lock); a killed runner leaves a consistent
 //! database. Runners are real processes: this test binary re-executed in "child" mode.
 
 mod common;
@@ -20,7 +20,11 @@ fn child_migrator() {
     };
     let set = MigrationSet::discover(std::path::Path::new(&dir)).unwrap();
     let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    let applied = Migrator::new(&set).up(&mut c).unwrap();
+    // A short lease: a killed child blocks the next run at most this long.
+    let applied = Migrator::new(&set)
+        .lease(std::time::Duration::from_secs(5))
+        .up(&mut c)
+        .unwrap();
     println!("CHILD APPLIED {}", applied.len());
 }
 
@@ -138,8 +142,9 @@ fn a_runner_killed_mid_migration_leaves_a_consistent_database() {
     // Nothing of the killed run is visible: its single transaction never committed.
     assert!(history(&mut c).is_empty());
     assert!(!tables(&mut c).contains(&"a".to_string()));
-    // The next run waits for the dead session's lock to go (the server notices the killed client
-    // within client_connection_check_interval) and completes.
+    // The next run waits for the dead runner's lease to expire (5 s; the server notices the
+    // killed client within client_connection_check_interval and ends its transaction) and
+    // completes.
     let started = Instant::now();
     let set = MigrationSet::discover(dir.path()).unwrap();
     let applied = Migrator::new(&set).up(&mut c).unwrap();

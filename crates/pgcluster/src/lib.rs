@@ -113,7 +113,10 @@ mod server;
 mod template;
 mod watchdog;
 
+pub mod pgbouncer;
+
 pub use bindir::find_bindir;
 pub use cluster::{Cluster, ClusterOptions};
 pub use error::{Error, Result};
+pub use pgbouncer::{PgBouncer, PoolMode};
 pub use template::TestDatabase;

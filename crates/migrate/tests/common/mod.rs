@@ -30,10 +30,10 @@ pub fn write(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
-/// Tables in the public schema, sorted.
+/// Tables in the public schema, sorted, without the runners' lease table (`migrate_lock`).
 pub fn tables(c: &mut postgres::Client) -> Vec<String> {
     c.query(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'migrate_lock' ORDER BY 1",
         &[],
     )
     .unwrap()
