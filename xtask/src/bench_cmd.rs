@@ -31,6 +31,11 @@ pub struct BenchArgs {
     /// enums, 150 trigger functions), cold and no-op, into BENCHMARKS.md's gen section.
     #[arg(long)]
     gen_only: bool,
+    /// Only the lock figures: `up` of 300 synthetic migrations with `--lock advisory` and
+    /// `--lock table`, and pgbench latency while a long transaction blocks a migration, with
+    /// and without the lock timeout, into BENCHMARKS.md's locks section.
+    #[arg(long)]
+    locks_only: bool,
 }
 
 /// Migrations in the synthetic set for the large-schema `gen` figures: one table per five.
@@ -67,6 +72,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     eprintln!("bench: {machine}");
     if args.gen_only {
         return gen_only(&args, &root, &work, &machine);
+    }
+    if args.locks_only {
+        return locks_only(&args, &work, &machine);
     }
     let mut peers = Vec::new();
     let mut missing = Vec::new();
@@ -201,6 +209,49 @@ fn gen_only(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--locks-only`: lock modes on 300 migrations, pgbench under a blocked migration.
+fn locks_only(args: &BenchArgs, work: &std::path::Path, machine: &str) -> Result<ExitCode> {
+    let n = 300;
+    eprintln!("bench: lock modes on {n} migrations ...");
+    let modes = bench::locks::lock_mode_figures(n, args.runs, work)?;
+    let timeout = migrate::DEFAULT_LOCK_TIMEOUT;
+    eprintln!(
+        "bench: pgbench under a blocked migration (3 scenarios of {} s) ...",
+        bench::locks::TRAFFIC.as_secs()
+    );
+    let traffic = bench::locks::pgbench_figures(timeout, work)?;
+    let _ = std::fs::remove_dir_all(work);
+    let modes_table = bench::markdown(&modes);
+    let traffic_table = bench::locks::traffic_markdown(&traffic);
+    println!("{modes_table}\n{traffic_table}");
+    if !args.no_write {
+        let path: PathBuf = workspace_root().join("BENCHMARKS.md");
+        let section = format!(
+            "{LOCKS_START}\n## Locks: lease modes and lock timeouts under traffic\n\n\
+             Produced by `cargo xtask bench --locks-only --runs {runs}` (release build), on {machine}.\n\n\
+             `up` of {n} synthetic migrations, in-process over the Unix socket, each run on a fresh \
+             database, median of {runs}; the ratio is `--lock table` to `--lock advisory` of the same \
+             transaction layout. Both take the lease row; advisory also takes `pg_advisory_xact_lock` \
+             in every applying transaction, table relies on the lease row's lock alone.\n\n{modes_table}\n\
+             pgbench: 4 clients for {traffic_s} s, each transaction a `SELECT` and an `UPDATE` of a random \
+             row of a 10 000-row table. 1 s in, a transaction takes ACCESS SHARE on the table and holds \
+             it {blocker_s} s; 2 s in, a migration runs `ALTER TABLE ... ADD COLUMN` (ACCESS EXCLUSIVE). \
+             Latencies are pgbench's per-transaction log over the whole run. Without a lock timeout the \
+             `ALTER` queues behind the blocker and every transaction queues behind the `ALTER`; with \
+             it, each attempt gives up after the timeout, rolls back, backs off and retries, and \
+             commits once the blocker has ended.\n\n{traffic_table}{LOCKS_END}\n",
+            runs = args.runs,
+            traffic_s = bench::locks::TRAFFIC.as_secs(),
+            blocker_s = bench::locks::BLOCKER.as_secs(),
+        );
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = replace_section_between(&old, &section, LOCKS_START, LOCKS_END);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("bench: wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -227,6 +278,8 @@ const START: &str = "<!-- cargo xtask bench: start -->";
 const END: &str = "<!-- cargo xtask bench: end -->";
 const GEN_START: &str = "<!-- cargo xtask bench --gen-only: start -->";
 const GEN_END: &str = "<!-- cargo xtask bench --gen-only: end -->";
+const LOCKS_START: &str = "<!-- cargo xtask bench --locks-only: start -->";
+const LOCKS_END: &str = "<!-- cargo xtask bench --locks-only: end -->";
 
 /// Replace the bench section of BENCHMARKS.md, keeping every other section (written by hand
 /// or by other commands).

@@ -37,6 +37,28 @@ pub struct MigrateArgs {
     #[arg(long, global = true)]
     fixtures: bool,
 
+    /// How concurrent runners are serialised: `advisory` (a lease row plus
+    /// pg_advisory_xact_lock in every applying transaction) or `table` (the lease row alone,
+    /// for PostgreSQL-compatible engines without advisory locks). Both work behind PgBouncer in
+    /// transaction pooling. Default: advisory when the server has advisory locks.
+    #[arg(long, global = true, value_name = "MODE")]
+    lock: Option<migrate::LockMode>,
+
+    /// How long the run's lease lasts without renewal: a killed runner blocks the next one at
+    /// most this long (e.g. 30s).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, default_value = "30s")]
+    lock_lease: std::time::Duration,
+
+    /// lock_timeout of each migration statement (0: wait as long as it takes); on expiry the
+    /// transaction rolls back and is retried. A migration can set its own with a
+    /// `-- lock-timeout: VALUE` line at its top.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration, default_value = "2s")]
+    lock_timeout: std::time::Duration,
+
+    /// Retries after a lock timeout, with exponential backoff and jitter.
+    #[arg(long, global = true, value_name = "N", default_value_t = migrate::DEFAULT_LOCK_RETRIES)]
+    lock_retries: u32,
+
     /// Files the layout's own tool ignores (a stray .sql beside diesel's folders) are errors
     /// instead of warnings (for CI).
     #[arg(long, global = true)]
@@ -148,10 +170,16 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
     let migrator = Migrator::new(&set)
         .single_transaction(!args.per_migration)
         .with_fixtures(args.fixtures)
-        .on_lock_wait(|pid| {
+        .lock_mode(args.lock)
+        .lease(args.lock_lease)
+        .lock_timeout(args.lock_timeout)
+        .lock_retries(args.lock_retries)
+        .side_connection(|| target.connect().ok())
+        .on_lock_wait(|holder| {
             eprintln!(
                 "waiting for another migrator to finish{} ...",
-                pid.map(|p| format!(" (server pid {p})"))
+                holder
+                    .map(|h| format!(" (lock held by {h})"))
                     .unwrap_or_default()
             )
         });
@@ -219,6 +247,15 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 print_status(&set, &rows);
+                let mode = migrator.effective_lock_mode(&mut client);
+                println!(
+                    "lock: {mode} ({})",
+                    if args.lock.is_some() {
+                        "--lock"
+                    } else {
+                        "detected"
+                    }
+                );
             }
             let problem = rows
                 .iter()
@@ -314,4 +351,9 @@ fn print_status(set: &MigrationSet, rows: &[migrate::StatusRow]) {
         rows.len() - pending,
         pending
     );
+}
+
+fn parse_duration(text: &str) -> std::result::Result<std::time::Duration, String> {
+    migrate::parse_duration(text)
+        .ok_or_else(|| format!("`{text}`: give 0, or a number with ms, s or min (e.g. 2s)"))
 }

@@ -2,6 +2,7 @@
 //! side with the floor PostgreSQL allows (`psql -1 -f` of the same SQL), in one run, on one
 //! throwaway cluster, median of several runs.
 
+pub mod locks;
 pub mod peers;
 pub mod synth;
 mod timing;
