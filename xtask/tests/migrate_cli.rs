@@ -328,3 +328,63 @@ fn adopt_and_baseline_from_the_command_line() {
         text(&o)
     );
 }
+
+#[test]
+fn lock_mode_in_status_and_a_lock_timeout_failure_names_the_blocker() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("000001_t.up.sql", "CREATE TABLE t (id int);\n"),
+            ("000001_t.down.sql", "DROP TABLE t;\n"),
+            ("000002_c.up.sql", "ALTER TABLE t ADD COLUMN c int;\n"),
+            ("000002_c.down.sql", "ALTER TABLE t DROP COLUMN c;\n"),
+        ],
+    );
+    let db = fresh_db();
+    let o = xtask(&["migrate", "status"], db.url(), dir.path());
+    let (out, err) = text(&o);
+    assert!(out.contains("lock: advisory (detected)"), "{out}{err}");
+    let o = xtask(
+        &["migrate", "--lock", "table", "status"],
+        db.url(),
+        dir.path(),
+    );
+    assert!(text(&o).0.contains("lock: table (--lock)"));
+    let o = xtask(
+        &["migrate", "--lock", "table", "up", "--to", "1"],
+        db.url(),
+        dir.path(),
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    // A reader holds ACCESS SHARE on t: the ALTER gives up after 200 ms, twice retried.
+    let mut blocker = db.connect().unwrap();
+    blocker.batch_execute("BEGIN; SELECT * FROM t").unwrap();
+    let pid: i32 = blocker
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let o = xtask(
+        &["migrate", "--lock-timeout", "200ms", "--lock-retries", "2"],
+        db.url(),
+        dir.path(),
+    );
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("retry 2 of 2"), "{err}");
+    assert!(
+        err.contains("could not take its locks: 3 attempt(s)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("pid {pid} (idle in transaction")),
+        "{err}"
+    );
+    blocker.batch_execute("COMMIT").unwrap();
+    let o = xtask(
+        &["migrate", "--lock-timeout", "200ms"],
+        db.url(),
+        dir.path(),
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+}
