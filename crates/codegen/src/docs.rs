@@ -355,7 +355,16 @@ fn parts<'m>(model: &'m SchemaModel, tables: &[&'m Relation]) -> Vec<Vec<&'m Rel
 pub fn schema_markdown(model: &SchemaModel) -> String {
     let ids = entity_ids(model);
     let tables: Vec<&Relation> = model.relations.iter().filter(|r| is_table(r)).collect();
-    let views: Vec<&Relation> = model.relations.iter().filter(|r| !is_table(r)).collect();
+    let views: Vec<&Relation> = model
+        .relations
+        .iter()
+        .filter(|r| matches!(r.kind, RelationKind::View | RelationKind::MaterializedView))
+        .collect();
+    let composites: Vec<&Relation> = model
+        .relations
+        .iter()
+        .filter(|r| r.kind == RelationKind::Composite)
+        .collect();
     let mut out = String::new();
     let _ = writeln!(out, "{DOCS_HEADER}\n\n# Schema reference\n");
     let _ = writeln!(
@@ -396,6 +405,14 @@ pub fn schema_markdown(model: &SchemaModel) -> String {
             views
                 .iter()
                 .map(|r| (r.name.display_name(), slug("view", &r.name)))
+                .collect(),
+        ),
+        (
+            "Composite types",
+            "composite-types",
+            composites
+                .iter()
+                .map(|r| (r.name.display_name(), slug("type", &r.name)))
                 .collect(),
         ),
         (
@@ -472,6 +489,12 @@ pub fn schema_markdown(model: &SchemaModel) -> String {
         out.push_str("## Views\n\n");
         for r in &views {
             relation_section(&mut out, model, r, "view");
+        }
+    }
+    if !composites.is_empty() {
+        out.push_str("## Composite types\n\n");
+        for r in &composites {
+            relation_section(&mut out, model, r, "type");
         }
     }
     if !model.enums.is_empty() {
@@ -596,6 +619,7 @@ fn relation_section(out: &mut String, model: &SchemaModel, r: &Relation, kind: &
         RelationKind::ForeignTable => "Foreign table",
         RelationKind::View => "View",
         RelationKind::MaterializedView => "Materialized view",
+        RelationKind::Composite => "Composite type",
     };
     let _ = writeln!(
         out,
@@ -614,7 +638,15 @@ fn relation_section(out: &mut String, model: &SchemaModel, r: &Relation, kind: &
         .filter(|d| d.relation == r.name)
         .map(|d| (d.column.as_str(), d.expression.as_str()))
         .collect();
-    out.push_str("| Column | Type | Nullable | Default | Comment |\n|---|---|---|---|---|\n");
+    let column_word = if r.kind == RelationKind::Composite {
+        "Attribute"
+    } else {
+        "Column"
+    };
+    let _ = writeln!(
+        out,
+        "| {column_word} | Type | Nullable | Default | Comment |\n|---|---|---|---|---|"
+    );
     for c in &r.columns {
         let nullable = if c.not_null { "no" } else { "yes" };
         let default = match (c.identity.as_deref(), defaults.get(c.name.as_str())) {

@@ -112,6 +112,11 @@ pub struct Options {
     pub schemas: Option<Vec<String>>,
     /// Path under which `models.rs` reaches the generated enums.
     pub enums_module: String,
+    /// Path under which generated code reaches the row structs (and composite types).
+    pub models_module: String,
+    /// Standalone composite types of the model (their structs are in `models.rs`); filled by
+    /// [`generate_with`] from the model when empty.
+    pub composites: std::collections::BTreeSet<schema::model::QualifiedName>,
 }
 
 impl Default for Options {
@@ -124,6 +129,8 @@ impl Default for Options {
             constraint_renames: BTreeMap::new(),
             schemas: None,
             enums_module: "super::enums".to_owned(),
+            models_module: "super::models".to_owned(),
+            composites: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -141,6 +148,16 @@ pub fn generate(model: &SchemaModel) -> Result<Vec<GeneratedFile>, Error> {
 
 /// Generate every file, sorted by path.
 pub fn generate_with(model: &SchemaModel, options: &Options) -> Result<Vec<GeneratedFile>, Error> {
+    let with_composites;
+    let options = if options.composites.is_empty() {
+        with_composites = Options {
+            composites: composites_of(model),
+            ..options.clone()
+        };
+        &with_composites
+    } else {
+        options
+    };
     let filtered;
     let model = match &options.schemas {
         Some(schemas) => {
@@ -165,6 +182,18 @@ pub fn generate_with(model: &SchemaModel, options: &Options) -> Result<Vec<Gener
     ];
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+/// The standalone composite types of `model`.
+pub fn composites_of(
+    model: &SchemaModel,
+) -> std::collections::BTreeSet<schema::model::QualifiedName> {
+    model
+        .relations
+        .iter()
+        .filter(|r| r.kind == schema::model::RelationKind::Composite)
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 /// `SCHEMA.md`, the schema reference ([`docs`]), of the schemas `options` selects.

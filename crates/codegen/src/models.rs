@@ -3,6 +3,9 @@
 //! a column is `Option<T>` unless it is `NOT NULL` (view columns always are `Option`:
 //! PostgreSQL does not track their nullability); doc comments carry `COMMENT ON` texts.
 //! `from_row` reads the columns by name, so it works for any query that selects them.
+//! A composite type (`CREATE TYPE pair AS (a int, b text)`) gets a struct too, with
+//! `ToSql`/`FromSql` derived by postgres-types (your crate needs `postgres-types` with feature
+//! `derive`); columns of that type use it.
 
 use crate::naming::{Namespace, ident, snake, upper_camel, user_name};
 use crate::types::{MapError, column_type};
@@ -10,7 +13,7 @@ use crate::{Error, Options, code, column_key, docs, text_lines};
 use proc_macro2::TokenStream;
 use quote::quote;
 use schema::SchemaModel;
-use schema::model::{Column, Relation, RelationKind};
+use schema::model::{Column, QualifiedName, Relation, RelationKind};
 
 /// Names of the types that `models.rs` writes unqualified; a relation whose derived name is
 /// one of these gets a `Row` suffix (`public.result` → `ResultRow`).
@@ -20,11 +23,16 @@ const RESERVED: &[&str] = &["Option", "Result", "String", "Vec", "Box"];
 /// `UserAiBudgetOverrides`; other schemas are prefixed: `audit.events` → `AuditEvents`),
 /// or the name `gen.toml` gives it.
 pub fn struct_name(relation: &Relation, options: &Options) -> Result<String, Error> {
-    let qualified = relation.name.to_string();
+    struct_name_of(&relation.name, options)
+}
+
+/// [`struct_name`] by the relation's (or composite type's) name.
+pub fn struct_name_of(name: &QualifiedName, options: &Options) -> Result<String, Error> {
+    let qualified = name.to_string();
     if let Some(rust) = options.renames.get(&qualified) {
         return user_name("relation", &qualified, rust);
     }
-    let mut rust = upper_camel("relation", &relation.name.display_name())?;
+    let mut rust = upper_camel("relation", &name.display_name())?;
     if RESERVED.contains(&rust.as_str()) {
         rust.push_str("Row");
     }
@@ -66,6 +74,7 @@ fn kind_text(kind: RelationKind) -> &'static str {
         RelationKind::View => "view",
         RelationKind::MaterializedView => "materialized view",
         RelationKind::ForeignTable => "foreign table",
+        RelationKind::Composite => "composite type",
     }
 }
 
@@ -139,7 +148,13 @@ fn generate_struct(
             quote! { Option<#inner> }
         };
         let d = docs(&column_doc(column));
-        defs.push(quote! { #d pub #field: #full, });
+        let sql_name = &column.name;
+        let rename = if relation.kind == RelationKind::Composite {
+            quote! { #[postgres(name = #sql_name)] }
+        } else {
+            quote! {}
+        };
+        defs.push(quote! { #d #rename pub #field: #full, });
         let sql = &column.name;
         inits.push(quote! { #field: row.try_get(#sql)?, });
     }
@@ -151,9 +166,19 @@ fn generate_struct(
     } else {
         quote! { Ok(Self { #(#inits)* }) }
     };
+    // A composite type travels as a value: `ToSql`/`FromSql` by postgres-types' derive, which
+    // checks the type's name and every attribute's name and type.
+    let derive = if relation.kind == RelationKind::Composite {
+        quote! {
+            #[derive(Debug, Clone, PartialEq, ::postgres_types::ToSql, ::postgres_types::FromSql)]
+            #[postgres(name = #table)]
+        }
+    } else {
+        quote! { #[derive(Debug, Clone, PartialEq)] }
+    };
     Ok(quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq)]
+        #derive
         pub struct #ty {
             #(#defs)*
         }

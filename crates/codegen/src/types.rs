@@ -22,9 +22,10 @@
 //! | `pg_lsn` | `postgres::types::PgLsn` | |
 //! | `T[]` | `Vec<T>` (one dimension, no NULL elements) | |
 //! | an enum | the generated enum | |
+//! | a composite type (`CREATE TYPE t AS (...)`) | its generated struct (`ToSql`/`FromSql` derived) | `postgres-types` with `derive` |
 //! | a domain | its base type, recursively: a domain's CHECK is the database's job, and the wire format is the base type's | |
 //!
-//! Anything else (`interval`, `money`, `tsvector`, `xml`, ranges, composites, ...) is an error
+//! Anything else (`interval`, `money`, `tsvector`, `xml`, ranges, a table's row type, ...) is an error
 //! naming the table and column and the `gen.toml` line that maps it. A mapping in `gen.toml`
 //! (`[types]`, or `[columns]` for one column) wins over all of the above; the type it names
 //! must decode the column's wire format (`String` decodes any type read as `col::text`).
@@ -171,6 +172,20 @@ pub fn rust_type(ty: &PgType, options: &Options) -> Result<TokenStream, MapError
             "pg_lsn" => quote! { ::postgres::types::PgLsn },
             _ => return Err(unmapped()),
         }),
+        PgTypeKind::Composite if options.composites.contains(&ty.name) => {
+            let name = crate::models::struct_name_of(&ty.name, options).map_err(MapError::Name)?;
+            let path: syn::Path = syn::parse_str(&format!(
+                "{}::{}",
+                options.models_module,
+                crate::naming::ident(&name)
+            ))
+            .map_err(|e| MapError::BadOverride {
+                key: "models_module".to_owned(),
+                value: options.models_module.clone(),
+                message: e.to_string(),
+            })?;
+            Ok(quote! { #path })
+        }
         _ => Err(unmapped()),
     }
 }

@@ -270,6 +270,36 @@ fn constraint_of<C: Constraint>(err: &postgres::Error) -> Option<C> {
 }
 
 #[test]
+fn a_composite_type_round_trips_as_its_struct() {
+    let db = torture_db();
+    let mut client = db.connect().unwrap();
+    let p = models::Pair {
+        a: Some(1),
+        b_name: Some("one".to_owned()),
+        st: Some(Status::Error),
+    };
+    let empty = models::Pair {
+        a: None,
+        b_name: None,
+        st: None,
+    };
+    client
+        .execute(
+            "INSERT INTO pairs (id, p, ps) VALUES (1, $1, $2)",
+            &[&p, &vec![p.clone(), empty.clone()]],
+        )
+        .unwrap();
+    let text: String = client
+        .query_one("SELECT p::text FROM pairs", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(text, "(1,one,error)");
+    let row = one(&mut client, "SELECT * FROM pairs", models::Pairs::from_row);
+    assert_eq!(row.p, p);
+    assert_eq!(row.ps, Some(vec![p, empty]));
+}
+
+#[test]
 fn constraints_named_like_generated_items_classify() {
     let db = torture_db();
     let mut client = db.connect().unwrap();

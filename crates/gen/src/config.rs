@@ -259,7 +259,10 @@ impl GenConfig {
         model: &SchemaModel,
         catalog: &Catalog,
     ) -> Result<codegen::Options, ConfigError> {
-        let mut options = codegen::Options::default();
+        let mut options = codegen::Options {
+            composites: codegen::composites_of(model),
+            ..codegen::Options::default()
+        };
         let invalid = |s: &Setting, message: String| ConfigError::Invalid {
             origin: s.origin.clone(),
             key: s.key.clone(),

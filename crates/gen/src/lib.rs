@@ -371,7 +371,10 @@ fn migrate_dump_introspect(
     migrate::Migrator::new(set).up(client)?;
     timings.migrate = t.elapsed();
     let t = Instant::now();
-    let exclude = vec![migrate::HISTORY_TABLE.to_owned()];
+    let exclude = vec![
+        migrate::HISTORY_TABLE.to_owned(),
+        migrate::LOCK_TABLE.to_owned(),
+    ];
     let dump = schema::dump::dump(url, bindir, &exclude).map_err(schema::Error::from)?;
     timings.dump = t.elapsed();
     let t = Instant::now();

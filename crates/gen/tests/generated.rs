@@ -35,8 +35,8 @@ fn assert_generated_set_equals_catalog(db: &pgcluster::TestDatabase) {
         .query(
             "SELECT conname::text, contype::text FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
               WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND contype IN ('c', 'u', 'p', 'f', 'x')
-                AND conrelid IS DISTINCT FROM to_regclass($1)",
-            &[&migrate::HISTORY_TABLE],
+                AND conrelid IS DISTINCT FROM to_regclass($1) AND conrelid IS DISTINCT FROM to_regclass($2)",
+            &[&migrate::HISTORY_TABLE, &migrate::LOCK_TABLE],
         )
         .unwrap()
     {

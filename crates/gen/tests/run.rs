@@ -23,6 +23,7 @@ fn writes_then_skips_then_detects_drift_without_writing() {
     assert_eq!(
         written,
         [
+            "SCHEMA.md",
             "constraints.rs",
             "dump.sql",
             "enums.rs",
@@ -34,6 +35,8 @@ fn writes_then_skips_then_detects_drift_without_writing() {
         let text = std::fs::read_to_string(out.path().join(name)).unwrap();
         let header = if name.ends_with(".sql") {
             generate::DUMP_HEADER
+        } else if name.ends_with(".md") {
+            codegen::docs::DOCS_HEADER
         } else {
             codegen::HEADER
         };

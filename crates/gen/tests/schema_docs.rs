@@ -83,8 +83,8 @@ fn assert_complete(db: &pgcluster::TestDatabase, markdown: &str) {
             "SELECT n.nspname::text, c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
                 AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
-                AND c.oid IS DISTINCT FROM to_regclass($1)",
-            &[&migrate::HISTORY_TABLE],
+                AND c.oid IS DISTINCT FROM to_regclass($1) AND c.oid IS DISTINCT FROM to_regclass($2)",
+            &[&migrate::HISTORY_TABLE, &migrate::LOCK_TABLE],
         )
         .unwrap();
     assert!(!tables.is_empty());

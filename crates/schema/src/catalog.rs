@@ -3,7 +3,8 @@
 //! Covered: every constraint in `pg_constraint` of kind CHECK (incl. `NOT VALID` and domain
 //! checks), PRIMARY KEY, UNIQUE, FOREIGN KEY and EXCLUDE; unique indexes that back no
 //! constraint; enums with labels in `enumsortorder`; tables, partitioned tables, views,
-//! materialized views and foreign tables with their columns; `COMMENT ON` texts; user triggers
+//! materialized views, foreign tables and composite types (`CREATE TYPE t AS (...)`) with their
+//! columns; `COMMENT ON` texts; user triggers
 //! with their literal arguments; PL/pgSQL function bodies (for pseudo-constraints).
 //!
 //! Not covered, on purpose: system schemas (`pg_catalog`, `information_schema`, `pg_toast*`,
@@ -322,7 +323,7 @@ fn read_relations(
         .collect();
 
     let relation_filter = format!(
-        "c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition AND {} AND {}",
+        "c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') AND NOT c.relispartition AND {} AND {}",
         user_schema("n"),
         not_extension_member("pg_class", "c.oid")
     );
@@ -342,6 +343,7 @@ fn read_relations(
             "p" => RelationKind::PartitionedTable,
             "v" => RelationKind::View,
             "m" => RelationKind::MaterializedView,
+            "c" => RelationKind::Composite,
             _ => RelationKind::ForeignTable,
         };
         relations.insert(

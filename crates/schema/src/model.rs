@@ -178,6 +178,8 @@ pub enum RelationKind {
     View,
     MaterializedView,
     ForeignTable,
+    /// A composite type (`CREATE TYPE t AS (a int, b text)`): its attributes are the columns.
+    Composite,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

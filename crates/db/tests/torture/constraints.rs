@@ -269,6 +269,12 @@ pub enum UniqueConstraint {
     /// PRIMARY KEY (id)
     /// ```
     EveryTypePkey,
+    /// `pairs_pkey`: PRIMARY KEY on `pairs`.
+    ///
+    /// ```sql
+    /// PRIMARY KEY (id)
+    /// ```
+    PairsPkey,
     /// `result_pkey`: PRIMARY KEY on `result`.
     ///
     /// ```sql
@@ -304,6 +310,7 @@ impl UniqueConstraint {
         Self::Events2026Pkey,
         Self::EventsPkey,
         Self::EveryTypePkey,
+        Self::PairsPkey,
         Self::ResultPkey,
         Self::SelfValue,
         Self::SettingsPkey,
@@ -318,6 +325,7 @@ impl UniqueConstraint {
             Self::Events2026Pkey => "events_2026_pkey",
             Self::EventsPkey => "events_pkey",
             Self::EveryTypePkey => "every_type_pkey",
+            Self::PairsPkey => "pairs_pkey",
             Self::ResultPkey => "result_pkey",
             Self::SelfValue => "self",
             Self::SettingsPkey => "settings_pkey",
@@ -333,6 +341,7 @@ impl UniqueConstraint {
             Self::Events2026Pkey => Some("events_2026"),
             Self::EventsPkey => Some("events"),
             Self::EveryTypePkey => Some("every_type"),
+            Self::PairsPkey => Some("pairs"),
             Self::ResultPkey => Some("result"),
             Self::SelfValue => Some("Mixed Case.Order Items"),
             Self::SettingsPkey => Some("utils.settings"),
@@ -348,6 +357,7 @@ impl UniqueConstraint {
             Self::Events2026Pkey => &["events_2026"],
             Self::EventsPkey => &["events"],
             Self::EveryTypePkey => &["every_type"],
+            Self::PairsPkey => &["pairs"],
             Self::ResultPkey => &["result"],
             Self::SelfValue => &["Mixed Case.Order Items"],
             Self::SettingsPkey => &["utils.settings"],
@@ -363,6 +373,7 @@ impl UniqueConstraint {
             Self::Events2026Pkey => "PRIMARY KEY (id, at)",
             Self::EventsPkey => "PRIMARY KEY (id, at)",
             Self::EveryTypePkey => "PRIMARY KEY (id)",
+            Self::PairsPkey => "PRIMARY KEY (id)",
             Self::ResultPkey => "PRIMARY KEY (id)",
             Self::SelfValue => "PRIMARY KEY (\"Order ID\")",
             Self::SettingsPkey => "PRIMARY KEY (key)",
@@ -378,6 +389,7 @@ impl UniqueConstraint {
             Self::Events2026Pkey => false,
             Self::EventsPkey => false,
             Self::EveryTypePkey => false,
+            Self::PairsPkey => false,
             Self::ResultPkey => false,
             Self::SelfValue => false,
             Self::SettingsPkey => false,
@@ -398,6 +410,7 @@ impl UniqueConstraint {
             "events_2026_pkey" => Some(Self::Events2026Pkey),
             "events_pkey" => Some(Self::EventsPkey),
             "every_type_pkey" => Some(Self::EveryTypePkey),
+            "pairs_pkey" => Some(Self::PairsPkey),
             "result_pkey" => Some(Self::ResultPkey),
             "self" => Some(Self::SelfValue),
             "settings_pkey" => Some(Self::SettingsPkey),

@@ -348,6 +348,68 @@ impl EveryType {
     }
 }
 
+/// Row of composite type `public.pair`.
+#[derive(Debug, Clone, PartialEq, ::postgres_types::ToSql, ::postgres_types::FromSql)]
+#[postgres(name = "pair")]
+pub struct Pair {
+    /// `a` `integer`
+    #[postgres(name = "a")]
+    pub a: Option<i32>,
+    /// `B Name` `text`
+    #[postgres(name = "B Name")]
+    pub b_name: Option<String>,
+    /// `st` `status`
+    #[postgres(name = "st")]
+    pub st: Option<super::enums::Status>,
+}
+
+impl Pair {
+    /// The relation's schema.
+    pub const SQL_SCHEMA: &'static str = "public";
+    /// The relation's name.
+    pub const SQL_NAME: &'static str = "pair";
+    /// Column names, in order.
+    pub const COLUMNS: &'static [&'static str] = &["a", "B Name", "st"];
+    /// Read a row that has every column of [`Self::COLUMNS`] (by name; extra columns
+    /// are ignored).
+    pub fn from_row(row: &::postgres::Row) -> Result<Self, ::postgres::Error> {
+        Ok(Self {
+            a: row.try_get("a")?,
+            b_name: row.try_get("B Name")?,
+            st: row.try_get("st")?,
+        })
+    }
+}
+
+/// Row of table `public.pairs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pairs {
+    /// `id` `integer`, NOT NULL
+    pub id: i32,
+    /// `p` `pair`, NOT NULL
+    pub p: super::models::Pair,
+    /// `ps` `pair[]`
+    pub ps: Option<Vec<super::models::Pair>>,
+}
+
+impl Pairs {
+    /// The relation's schema.
+    pub const SQL_SCHEMA: &'static str = "public";
+    /// The relation's name.
+    pub const SQL_NAME: &'static str = "pairs";
+    /// Column names, in order.
+    pub const COLUMNS: &'static [&'static str] = &["id", "p", "ps"];
+    /// Read a row that has every column of [`Self::COLUMNS`] (by name; extra columns
+    /// are ignored).
+    pub fn from_row(row: &::postgres::Row) -> Result<Self, ::postgres::Error> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            p: row.try_get("p")?,
+            ps: row.try_get("ps")?,
+        })
+    }
+}
+
 /// Row of table `public.result`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultRow {

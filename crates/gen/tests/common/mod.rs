@@ -48,7 +48,10 @@ pub fn migrated_db() -> TestDatabase {
 }
 
 pub fn model_of(db: &TestDatabase) -> schema::SchemaModel {
-    let exclude = vec![migrate::HISTORY_TABLE.to_owned()];
+    let exclude = vec![
+        migrate::HISTORY_TABLE.to_owned(),
+        migrate::LOCK_TABLE.to_owned(),
+    ];
     let dump = schema::dump::dump(db.url(), cluster().bindir(), &exclude).unwrap();
     let mut client = db.connect().unwrap();
     schema::introspect(
@@ -118,13 +121,13 @@ pub fn pg_constraint_names(client: &mut postgres::Client) -> BTreeSet<String> {
              )
              SELECT conname::text FROM pg_constraint
               WHERE connamespace IN (SELECT oid FROM user_ns) AND contype NOT IN ('n', 't')
-                AND conrelid IS DISTINCT FROM to_regclass($1)
+                AND conrelid IS DISTINCT FROM to_regclass($1) AND conrelid IS DISTINCT FROM to_regclass($2)
              UNION
              SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
               WHERE i.indisunique AND c.relnamespace IN (SELECT oid FROM user_ns)
-                AND i.indrelid IS DISTINCT FROM to_regclass($1)
+                AND i.indrelid IS DISTINCT FROM to_regclass($1) AND indrelid IS DISTINCT FROM to_regclass($2)
                 AND i.indexrelid NOT IN (SELECT conindid FROM pg_constraint WHERE contype IN ('p', 'u', 'x'))",
-            &[&migrate::HISTORY_TABLE],
+            &[&migrate::HISTORY_TABLE, &migrate::LOCK_TABLE],
         )
         .unwrap()
         .iter()

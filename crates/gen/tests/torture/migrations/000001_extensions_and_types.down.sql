@@ -1,5 +1,6 @@
 DROP DOMAIN positive;
 DROP DOMAIN status_d;
+DROP TYPE pair;
 DROP TYPE ignored.hidden;
 DROP TYPE "Mixed Case"."Kind";
 DROP TYPE utils.level;

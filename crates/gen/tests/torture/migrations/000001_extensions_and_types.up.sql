@@ -30,6 +30,9 @@ CREATE TYPE utils.level AS ENUM ('low', 'high');
 CREATE TYPE "Mixed Case"."Kind" AS ENUM ('Big One', 'small-one');
 CREATE TYPE ignored.hidden AS ENUM ('a');
 
+-- A composite type with an attribute that needs quoting and one of an enum.
+CREATE TYPE pair AS (a integer, "B Name" text, st status);
+
 -- Domains over an enum and over a base type.
 CREATE DOMAIN status_d AS status;
 CREATE DOMAIN positive AS integer CHECK (VALUE > 0);

@@ -9,4 +9,5 @@ DROP TABLE "vec";
 DROP TABLE result;
 DROP TABLE "Mixed Case"."Order Items";
 DROP TABLE documents;
+DROP TABLE pairs;
 DROP TABLE every_type;

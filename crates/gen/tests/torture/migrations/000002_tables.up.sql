@@ -45,6 +45,9 @@ CREATE TABLE every_type (
     maybe_int integer
 );
 
+-- Columns of a composite type, and an array of it.
+CREATE TABLE pairs (id integer PRIMARY KEY, p pair NOT NULL, ps pair[]);
+
 -- Types mapped only by configuration: tsvector by `--type`, interval by [types], money for
 -- one column by [columns]. Read as `::text`.
 CREATE TABLE documents (
