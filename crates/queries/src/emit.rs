@@ -509,20 +509,25 @@ pub fn unique_fields(wanted: &[(String, Option<String>)]) -> Result<Vec<String>,
             group.iter().flatten().copied().collect();
         let k = seen.entry(field).or_default();
         *k += 1;
-        let candidate = if relations.len() == n {
+        let chosen = if relations.len() == n {
             let relation = group[*k - 1].expect("every member names a relation");
-            format!("{}_{field}", snake("relation", relation)?)
-        } else if *k == 1 {
+            let candidate = format!("{}_{field}", snake("relation", relation)?);
+            let mut chosen = candidate.clone();
+            let mut suffix = 2;
+            while taken.contains(&chosen) {
+                chosen = format!("{candidate}_{suffix}");
+                suffix += 1;
+            }
+            chosen
+        } else if *k == 1 && !taken.contains(field) {
             field.clone()
         } else {
-            format!("{field}_{k}")
+            let mut suffix = (*k).max(2);
+            while taken.contains(&format!("{field}_{suffix}")) {
+                suffix += 1;
+            }
+            format!("{field}_{suffix}")
         };
-        let mut chosen = candidate.clone();
-        let mut suffix = 2;
-        while taken.contains(&chosen) {
-            chosen = format!("{candidate}_{suffix}");
-            suffix += 1;
-        }
         taken.insert(chosen.clone());
         out.push(chosen);
     }
@@ -707,5 +712,59 @@ fn query_id(plans: &[Plan]) -> TokenStream {
                 f.write_str(self.name())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unique_fields;
+
+    fn names(wanted: &[(&str, Option<&str>)]) -> Vec<String> {
+        let wanted: Vec<(String, Option<String>)> = wanted
+            .iter()
+            .map(|(f, r)| ((*f).to_owned(), r.map(str::to_owned)))
+            .collect();
+        unique_fields(&wanted).unwrap()
+    }
+
+    #[test]
+    fn colliding_fields_take_their_relation_else_a_number() {
+        // Different relations: each takes its relation's name.
+        assert_eq!(
+            names(&[
+                ("id", Some("authors")),
+                ("name", Some("authors")),
+                ("id", Some("books"))
+            ]),
+            ["authors_id", "name", "books_id"]
+        );
+        // One relation twice (a self-join), or expressions: the first keeps the name.
+        assert_eq!(
+            names(&[("id", Some("e")), ("id", Some("e")), ("id", Some("e"))]),
+            ["id", "id_2", "id_3"]
+        );
+        assert_eq!(
+            names(&[("jsonb_build_array", None), ("jsonb_build_array", None)]),
+            ["jsonb_build_array", "jsonb_build_array_2"]
+        );
+        assert_eq!(names(&[("id", Some("t")), ("id", None)]), ["id", "id_2"]);
+        // Names that are taken already are skipped; a unique name is never changed.
+        assert_eq!(
+            names(&[
+                ("authors_id", None),
+                ("id", Some("authors")),
+                ("id", Some("books"))
+            ]),
+            ["authors_id", "authors_id_2", "books_id"]
+        );
+        assert_eq!(
+            names(&[("x", None), ("x", None), ("x_2", None)]),
+            ["x", "x_3", "x_2"]
+        );
+        // Parameters (no relation): `@userId` and `@user_id`.
+        assert_eq!(
+            names(&[("user_id", None), ("user_id", None)]),
+            ["user_id", "user_id_2"]
+        );
     }
 }
