@@ -266,9 +266,8 @@ impl<'a> Migrator<'a> {
                     shown: first.version_text.clone(),
                     name: first.name.clone(),
                     attempts: attempt,
-                    timeout_ms: timeout.as_millis(),
-                    blockers,
-                    earlier: earlier(done),
+                    timeout_ms: timeout.as_millis() as u64,
+                    report: format!("{}\n{blockers}", earlier(done)),
                 });
             }
             let base = (200u64 << (attempt - 1).min(6)).min(10_000);

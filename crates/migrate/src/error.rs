@@ -238,7 +238,7 @@ pub enum Error {
     /// A migration's transaction could not take its locks within the lock timeout, on every
     /// attempt; each attempt was rolled back.
     #[error(
-        "migration {shown} ({name}) could not take its locks: {attempts} attempt(s) each waited {timeout_ms} ms (lock_timeout) and were rolled back; nothing of its transaction is applied.{earlier}\n{blockers}"
+        "migration {shown} ({name}) could not take its locks: {attempts} attempt(s) each waited {timeout_ms} ms (lock_timeout) and were rolled back; nothing of its transaction is applied.{report}"
     )]
     LockTimeout {
         /// Version.
@@ -250,11 +250,10 @@ pub enum Error {
         /// Attempts made.
         attempts: u32,
         /// The lock timeout of each attempt, in milliseconds.
-        timeout_ms: u128,
-        /// Who blocked it (pid, query, since when), as last seen.
-        blockers: String,
-        /// Migrations committed earlier in this run, if any.
-        earlier: String,
+        timeout_ms: u64,
+        /// Migrations committed earlier in this run (if any), then who blocked it (pid, query,
+        /// since when) as last seen.
+        report: String,
     },
     /// The migration lock (lease) could not be taken or was lost.
     #[error("migration lock: {0}")]
