@@ -1,10 +1,12 @@
 //! `annotate`: annotated SQL files → query definitions ([`QueryDef`]).
 //!
-//! A query starts at a line `-- name: GetGroupAiBudget :one` and runs to the next such line
-//! (or the end of the file). Its SQL is one statement; a trailing `;` is dropped. Parameters
-//! are `@name`, `sqlc.arg(name)` or `sqlc.narg(name)` (nullable), rewritten to `$1`, `$2`, ...
-//! in order of first appearance, or plain positional `$1` (named `p1`, ...); one query uses
-//! one style. `--` comment lines directly above the `-- name:` line, or between it and the
+//! A query starts at a line `-- name: GetGroupAiBudget :one` (or `/* name: ... :one */`, as
+//! sqlc accepts both) and runs to the next annotation (or the end of the file). Its SQL is one
+//! statement; a trailing `;` is dropped. Parameters are `@name`, `sqlc.arg(name)` or
+//! `sqlc.narg(name)` (nullable), rewritten to `$1`, `$2`, ... in order of first appearance,
+//! or plain positional `$1` (named `p1`, ...); one query uses one style.
+//! `expr [NOT] IN (sqlc.slice(name))` becomes `expr = ANY($n)` (`expr <> ALL($n)`) with one
+//! array parameter, and `sqlc.embed(t)` becomes `t.*`. `--` comment lines directly above the `-- name:` line, or between it and the
 //! SQL, become the query's doc comment.
 //!
 //! Strings, quoted identifiers, dollar-quoted bodies and comments are lexed, so `'@x'`,
