@@ -199,9 +199,12 @@ pub fn scratch(cluster: &Cluster) -> Result<TestDatabase, pgcluster::Error> {
     cluster.database_from_template("check_empty", |_| Ok(()))
 }
 
-/// The history table, left out of every snapshot and dump.
+/// The history table and the runners' lease table, left out of every snapshot and dump.
 pub fn excluded() -> Vec<String> {
-    vec![migrate::HISTORY_TABLE.to_string()]
+    vec![
+        migrate::HISTORY_TABLE.to_string(),
+        migrate::LOCK_TABLE.to_string(),
+    ]
 }
 
 /// What the walk leaves behind: the database at the full chain with fixtures, when it got
