@@ -129,8 +129,9 @@ fn server_user() -> Option<(u32, u32)> {
 pub fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
+        remove_stale_dirs();
         let dir = tempfile::Builder::new()
-            .prefix("pgtls")
+            .prefix(&format!("pgtls-{}-", std::process::id()))
             .tempdir_in("/tmp")
             .unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -218,6 +219,27 @@ pub fn server() -> &'static Server {
         }
         panic!("could not start the TLS server: {}", last_err.unwrap());
     })
+}
+
+/// Removes the certificate folders of earlier test processes that are gone: the server
+/// lives in a static, which is never dropped (its cluster is removed by pgcluster's
+/// watchdog, its folder here on the next run).
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir("/tmp") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix("pgtls-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// The path of one of the server's files (`ca.crt`, `other-ca.crt`, `client.key`, ...).
