@@ -75,6 +75,14 @@ pub struct TrafficRow {
     pub p99: Duration,
     /// Maximum.
     pub max: Duration,
+    /// Transactions that started while the blocker held its lock.
+    pub during: usize,
+    /// Their median, 99th percentile and maximum latency.
+    pub during_p50: Duration,
+    /// 99th percentile during the wait.
+    pub during_p99: Duration,
+    /// Maximum during the wait.
+    pub during_max: Duration,
     /// When the migration committed, from the blocker's end (None: no migration).
     pub landed_after_blocker: Option<Duration>,
     /// Lock-timeout retries the migration made.
@@ -90,7 +98,7 @@ pub const TRAFFIC: Duration = Duration::from_secs(14);
 /// table while a transaction holds ACCESS SHARE on it for [`BLOCKER`] and a migration needing
 /// ACCESS EXCLUSIVE (`ALTER TABLE ... ADD COLUMN`) runs: no migration (baseline), ours with
 /// the given lock timeout, and ours with `lock_timeout` 0 (the plain behaviour).
-pub fn pgbench_figures(lock_timeout: Duration, work: &Path) -> Result<Vec<TrafficRow>, Error> {
+pub fn pgbench_figures(lock_timeouts: &[Duration], work: &Path) -> Result<Vec<TrafficRow>, Error> {
     let cluster = Cluster::temporary()?;
     let pgbench = cluster.bindir().join("pgbench");
     if !pgbench.exists() {
@@ -105,20 +113,18 @@ pub fn pgbench_figures(lock_timeout: Duration, work: &Path) -> Result<Vec<Traffi
         "\\set id random(1, 10000)\nSELECT v FROM accounts WHERE id = :id;\nUPDATE accounts SET v = v + 1 WHERE id = :id;\n",
     )?;
     let mut rows = Vec::new();
-    let scenarios: [(String, Option<Duration>); 3] = [
-        ("baseline: blocker, no migration".into(), None),
-        (
-            format!(
-                "migration with lock_timeout {} ms, retries",
-                lock_timeout.as_millis()
-            ),
-            Some(lock_timeout),
-        ),
-        (
-            "migration without lock timeout (lock_timeout 0)".into(),
-            Some(Duration::ZERO),
-        ),
-    ];
+    let mut scenarios: Vec<(String, Option<Duration>)> =
+        vec![("baseline: blocker, no migration".into(), None)];
+    for t in lock_timeouts {
+        scenarios.push((
+            format!("migration with lock_timeout {} ms, retries", t.as_millis()),
+            Some(*t),
+        ));
+    }
+    scenarios.push((
+        "migration without lock timeout (lock_timeout 0)".into(),
+        Some(Duration::ZERO),
+    ));
     for (i, (what, timeout)) in scenarios.into_iter().enumerate() {
         let name = format!("traffic_{i}");
         cluster.create_database(&name)?;
@@ -160,10 +166,11 @@ pub fn pgbench_figures(lock_timeout: Duration, work: &Path) -> Result<Vec<Traffi
         std::thread::sleep(Duration::from_secs(1));
         let mut blocker = cluster.connect(&name)?;
         blocker.batch_execute("BEGIN; SELECT count(*) FROM accounts")?;
+        let wall_start = std::time::SystemTime::now();
         let blocker_thread = std::thread::spawn(move || {
             std::thread::sleep(BLOCKER);
             let _ = blocker.batch_execute("COMMIT");
-            Instant::now()
+            (Instant::now(), std::time::SystemTime::now())
         });
         std::thread::sleep(Duration::from_secs(1));
         let mut landed = None;
@@ -184,7 +191,14 @@ pub fn pgbench_figures(lock_timeout: Duration, work: &Path) -> Result<Vec<Traffi
             landed = Some(Instant::now());
             retries = counter.load(std::sync::atomic::Ordering::Relaxed);
         }
-        let blocker_end = blocker_thread.join().expect("blocker thread");
+        let (blocker_end, wall_end) = blocker_thread.join().expect("blocker thread");
+        let epoch = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64()
+        };
+        let (window_start, window_end) = (epoch(wall_start), epoch(wall_end));
+        let mut during = Vec::new();
         let out = bench.wait_with_output()?;
         if !out.status.success() {
             return Err(Error::Tool {
@@ -196,26 +210,40 @@ pub fn pgbench_figures(lock_timeout: Duration, work: &Path) -> Result<Vec<Traffi
         for entry in std::fs::read_dir(&logs)? {
             let text = std::fs::read_to_string(entry?.path())?;
             for line in text.lines() {
-                // client_id transaction_no time_us script_no time_epoch time_us
-                if let Some(us) = line.split_whitespace().nth(2).and_then(|v| v.parse().ok()) {
-                    latencies.push(Duration::from_micros(us));
+                // client_id transaction_no latency_us script_no end_epoch_s end_us
+                let f: Vec<f64> = line
+                    .split_whitespace()
+                    .filter_map(|v| v.parse().ok())
+                    .collect();
+                if f.len() >= 6 {
+                    let latency = Duration::from_micros(f[2] as u64);
+                    let started = f[4] + f[5] / 1e6 - latency.as_secs_f64();
+                    if started >= window_start && started <= window_end {
+                        during.push(latency);
+                    }
+                    latencies.push(latency);
                 }
             }
         }
         latencies.sort();
-        let pct = |p: f64| -> Duration {
-            if latencies.is_empty() {
+        during.sort();
+        let pct = |v: &[Duration], p: f64| -> Duration {
+            if v.is_empty() {
                 return Duration::ZERO;
             }
-            let idx = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-            latencies[idx]
+            let idx = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
+            v[idx]
         };
         rows.push(TrafficRow {
             what,
             transactions: latencies.len(),
-            p50: pct(0.50),
-            p99: pct(0.99),
+            p50: pct(&latencies, 0.50),
+            p99: pct(&latencies, 0.99),
             max: latencies.last().copied().unwrap_or_default(),
+            during: during.len(),
+            during_p50: pct(&during, 0.50),
+            during_p99: pct(&during, 0.99),
+            during_max: during.last().copied().unwrap_or_default(),
             landed_after_blocker: landed.map(|l| l.saturating_duration_since(blocker_end)),
             retries,
         });
@@ -229,16 +257,20 @@ pub fn pgbench_figures(lock_timeout: Duration, work: &Path) -> Result<Vec<Traffi
 pub fn traffic_markdown(rows: &[TrafficRow]) -> String {
     let ms = |d: Duration| format!("{:.1} ms", d.as_secs_f64() * 1000.0);
     let mut out = String::from(
-        "| scenario | transactions | p50 | p99 | max | migration committed after the blocker ended | lock-timeout retries |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | transactions (whole run) | p50 | p99 | max | transactions started during the blocker | p50 | p99 | max | migration committed after the blocker ended | lock-timeout retries |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.what,
             r.transactions,
             ms(r.p50),
             ms(r.p99),
             ms(r.max),
+            r.during,
+            ms(r.during_p50),
+            ms(r.during_p99),
+            ms(r.during_max),
             r.landed_after_blocker.map_or("-".into(), ms),
             r.retries
         ));
