@@ -197,10 +197,10 @@ pub fn ensure_table(c: &mut Client) -> Result<()> {
         match c.batch_execute(&sql) {
             Ok(()) => return Ok(()),
             // Two sessions creating the table at once: one gets a unique violation on the
-            // catalog; the table exists now.
+            // catalog, or "type/relation ... already exists"; the table exists now.
             Err(e)
                 if e.code()
-                    .is_some_and(|s| s.code() == "23505" || s.code() == "42P07") =>
+                    .is_some_and(|s| matches!(s.code(), "23505" | "42P07" | "42710")) =>
             {
                 last = Some(e);
                 std::thread::sleep(Duration::from_millis(50));
