@@ -55,9 +55,16 @@ pub struct CheckArgs {
     #[arg(long)]
     layout: Option<Layout>,
 
-    /// Lint only migrations with this version or above (old ones cannot be edited any more).
-    #[arg(long, value_name = "VERSION")]
-    lint_since: Option<i64>,
+    /// Check only migrations with this version or above, in every part that reads
+    /// migrations (set, lint, reversibility, fixtures): the ones before are applied with
+    /// their fixtures but not checked. `--lint-since` is an alias.
+    #[arg(long, value_name = "VERSION", alias = "lint-since")]
+    since: Option<i64>,
+
+    /// Stop the reversibility walk at the first migration that does not revert (default:
+    /// report every one, each with its diff).
+    #[arg(long)]
+    fail_fast: bool,
 
     /// Git revision of the earlier release whose queries `drop-or-rename-in-use` protects.
     /// Default: the newest tag reachable from HEAD.
@@ -115,9 +122,11 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     options.layout = args.layout;
     options.only = args.only.iter().map(|p| Part::from(*p)).collect();
     options.lint = LintOptions {
-        since: args.lint_since,
+        since: None,
         release,
     };
+    options.since = args.since;
+    options.fail_fast = args.fail_fast;
     options.drift = Some(&drift);
     let report = check::run(&options);
     print!("{report}");

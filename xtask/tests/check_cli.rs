@@ -82,6 +82,33 @@ fn check_exit_codes() {
     assert!(out.contains("000002_idx.up.sql:1"), "{out}");
     assert!(out.contains("error[reversibility]"), "{out}");
 
+    // --since 3: migrations 1 and 2 are applied, not checked, by every part.
+    let parts = "set,lint,reversibility,fixtures";
+    let o = xtask(&["check", "--dir", d, "--only", parts, "--since", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("2 migration(s) before --since applied, not checked"),
+        "{}",
+        text(&o)
+    );
+    // --lint-since is an alias; --fail-fast is accepted (and stops the walk at migration 2).
+    let o = xtask(&["check", "--dir", d, "--only", "lint", "--lint-since", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = xtask(&[
+        "check",
+        "--dir",
+        d,
+        "--only",
+        "reversibility",
+        "--fail-fast",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("stopped at migration 2_idx"),
+        "{}",
+        text(&o)
+    );
+
     // Explicitly asked for, but no generated folder next to it: not a pass.
     let o = xtask(&["check", "--dir", d, "--only", "drift"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));

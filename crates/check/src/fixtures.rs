@@ -6,7 +6,7 @@
 //! Blank lines and lines starting with `#` are ignored. An entry without a reason, or naming a
 //! table that does not exist after the chain, is an error; every exemption is shown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -96,6 +96,66 @@ pub fn check_database(
     client: &mut postgres::Client,
     started: Instant,
 ) -> PartReport {
+    check_tables(set, client, &BTreeSet::new(), started)
+}
+
+/// The tables (`schema.table`, quoted as needed) that exist once the migrations of `set` before
+/// version `since` are applied with their fixtures, on a scratch database of `cluster`.
+pub fn tables_before(
+    set: &MigrationSet,
+    cluster: &Cluster,
+    since: i64,
+) -> Result<BTreeSet<String>, String> {
+    let first = reversibility::first_checked(set, Some(since));
+    let Some(last) = first.checked_sub(1).map(|i| &set.migrations[i]) else {
+        return Ok(BTreeSet::new());
+    };
+    let db = reversibility::scratch(cluster)
+        .map_err(|e| format!("cannot create a scratch database: {e}"))?;
+    let mut client = db
+        .connect()
+        .map_err(|e| format!("cannot connect to the scratch database: {e}"))?;
+    Migrator::new(set)
+        .with_fixtures(true)
+        .single_transaction(false)
+        .up_to(&mut client, last.version)
+        .map_err(|e| {
+            format!(
+                "the chain up to migration {} with fixtures does not apply: {e}",
+                last.label()
+            )
+        })?;
+    let rows = client
+        .query(TABLES, &[&reversibility::excluded()])
+        .map_err(|e| format!("cannot list the tables: {e}"))?;
+    Ok(rows.iter().map(|r| r.get::<_, String>(1)).collect())
+}
+
+/// [`check_database`], leaving out the tables that exist before version `since` (`--since`:
+/// their migrations are applied, not checked).
+pub fn check_since(
+    set: &MigrationSet,
+    cluster: &Cluster,
+    client: &mut postgres::Client,
+    since: Option<i64>,
+    started: Instant,
+) -> PartReport {
+    let old = match since.map(|v| tables_before(set, cluster, v)) {
+        None => BTreeSet::new(),
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            return PartReport::failed(Part::Fixtures, Finding::new(e), started.elapsed());
+        }
+    };
+    check_tables(set, client, &old, started)
+}
+
+fn check_tables(
+    set: &MigrationSet,
+    client: &mut postgres::Client,
+    old: &BTreeSet<String>,
+    started: Instant,
+) -> PartReport {
     let (exempt, mut failures) = read_exempt(&set.dir);
     let exempt_file = exempt_path(&set.dir);
     let rows = match client.query(TABLES, &[&reversibility::excluded()]) {
@@ -111,10 +171,16 @@ pub fn check_database(
     let mut notes = Vec::new();
     let mut used: BTreeMap<usize, bool> = exempt.iter().map(|e| (e.line, false)).collect();
     let mut empty = Vec::new();
-    let total = rows.len();
+    let mut total = 0;
+    let mut skipped = 0;
     for row in rows {
         let shown: String = row.get(0);
         let qualified: String = row.get(1);
+        if old.contains(&qualified) {
+            skipped += 1;
+            continue;
+        }
+        total += 1;
         let has_rows: bool =
             match client.query_one(&format!("SELECT EXISTS (SELECT FROM {qualified})"), &[]) {
                 Ok(r) => r.get(0),
@@ -171,22 +237,27 @@ pub fn check_database(
             );
         }
     }
-    PartReport::from_findings(
-        Part::Fixtures,
-        format!(
-            "{total} table(s): {} with rows, {} exempt, {} empty",
-            total - empty.len() - notes.len(),
-            notes.len(),
-            empty.len()
-        ),
-        failures,
-        notes,
-        started.elapsed(),
-    )
+    let mut summary = format!(
+        "{total} table(s): {} with rows, {} exempt, {} empty",
+        total - empty.len() - notes.len(),
+        notes.len(),
+        empty.len()
+    );
+    if skipped > 0 {
+        summary.push_str(&format!(
+            ", {skipped} table(s) created before --since not checked"
+        ));
+    }
+    PartReport::from_findings(Part::Fixtures, summary, failures, notes, started.elapsed())
 }
 
 /// Apply the full chain with fixtures to a scratch database and check its tables.
 pub fn run(set: &MigrationSet, cluster: &Cluster) -> PartReport {
+    run_since(set, cluster, None)
+}
+
+/// [`run`], leaving out the tables that exist before version `since`.
+pub fn run_since(set: &MigrationSet, cluster: &Cluster, since: Option<i64>) -> PartReport {
     let started = Instant::now();
     let fail = |message: String| {
         PartReport::failed(Part::Fixtures, Finding::new(message), started.elapsed())
@@ -207,5 +278,5 @@ pub fn run(set: &MigrationSet, cluster: &Cluster) -> PartReport {
             "the chain with fixtures does not apply to an empty database: {e}"
         ));
     }
-    check_database(set, &mut client, started)
+    check_since(set, cluster, &mut client, since, started)
 }

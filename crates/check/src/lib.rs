@@ -50,6 +50,12 @@ pub struct Options<'a> {
     pub cluster: Option<&'a Cluster>,
     /// The drift check; `None`: the drift part is reported as not available.
     pub drift: Option<DriftCheck<'a>>,
+    /// Check only migrations with this version or above (`--since`): the ones before are
+    /// applied with their fixtures but not checked, by any part. (`lint.since`, the older
+    /// `--lint-since`, applies to the lint when this is `None`.)
+    pub since: Option<i64>,
+    /// Stop the reversibility walk at the first migration that does not revert.
+    pub fail_fast: bool,
 }
 
 impl std::fmt::Debug for Options<'_> {
@@ -60,6 +66,8 @@ impl std::fmt::Debug for Options<'_> {
             .field("only", &self.only)
             .field("lint", &self.lint)
             .field("drift", &self.drift.is_some())
+            .field("since", &self.since)
+            .field("fail_fast", &self.fail_fast)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +82,8 @@ impl<'a> Options<'a> {
             lint: LintOptions::default(),
             cluster: None,
             drift: None,
+            since: None,
+            fail_fast: false,
         }
     }
 
@@ -89,6 +99,18 @@ impl<'a> Options<'a> {
         self
     }
 
+    /// Check only migrations with `version` or above.
+    pub fn since(mut self, version: i64) -> Self {
+        self.since = Some(version);
+        self
+    }
+
+    /// Stop the walk at the first migration that does not revert.
+    pub fn fail_fast(mut self, yes: bool) -> Self {
+        self.fail_fast = yes;
+        self
+    }
+
     fn wants(&self, part: Part) -> bool {
         self.only.is_empty() || self.only.contains(&part)
     }
@@ -101,7 +123,7 @@ pub fn run(options: &Options<'_>) -> Report {
         parts: Vec::new(),
         explicit: !options.only.is_empty(),
     };
-    let (set_report, set) = set::run(&options.dir, options.layout);
+    let (set_report, set) = set::run(&options.dir, options.layout, options.since);
     // A folder that does not even discover is shown whatever was asked for.
     if options.wants(Part::Set) || set.is_none() {
         report.parts.push(set_report);
@@ -121,7 +143,9 @@ pub fn run(options: &Options<'_>) -> Report {
         return report;
     };
     if options.wants(Part::Lint) {
-        report.parts.push(lint::run(&set, &options.lint));
+        let mut lint = options.lint.clone();
+        lint.since = options.since.or(lint.since);
+        report.parts.push(lint::run(&set, &lint));
     }
     let needs_db = options.wants(Part::Reversibility) || options.wants(Part::Fixtures);
     let mut owned = None;
@@ -137,7 +161,15 @@ pub fn run(options: &Options<'_>) -> Report {
     if options.wants(Part::Reversibility) {
         match &cluster {
             Some(Ok(c)) => {
-                let walked = reversibility::run(&set, c);
+                let walked = reversibility::walk_set(
+                    &set,
+                    c,
+                    &reversibility::WalkOptions {
+                        segments: 0,
+                        fail_fast: options.fail_fast,
+                        since: options.since,
+                    },
+                );
                 chain_db = walked.database;
                 report.parts.push(walked.report);
             }
@@ -151,10 +183,12 @@ pub fn run(options: &Options<'_>) -> Report {
         ));
     } else if options.wants(Part::Fixtures) {
         match (&cluster, chain_db) {
-            (Some(Ok(_)), Some(db)) => {
+            (Some(Ok(c)), Some(db)) => {
                 let started = std::time::Instant::now();
                 let r = match db.connect() {
-                    Ok(mut client) => fixtures::check_database(&set, &mut client, started),
+                    Ok(mut client) => {
+                        fixtures::check_since(&set, c, &mut client, options.since, started)
+                    }
                     Err(e) => PartReport::failed(
                         Part::Fixtures,
                         Finding::new(format!("cannot connect to the scratch database: {e}")),
@@ -163,7 +197,9 @@ pub fn run(options: &Options<'_>) -> Report {
                 };
                 report.parts.push(r);
             }
-            (Some(Ok(c)), None) => report.parts.push(fixtures::run(&set, c)),
+            (Some(Ok(c)), None) => report
+                .parts
+                .push(fixtures::run_since(&set, c, options.since)),
             _ => report.parts.push(no_cluster(Part::Fixtures, &cluster)),
         }
     }

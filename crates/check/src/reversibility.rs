@@ -9,8 +9,11 @@
 //! 3. re-apply N with its fixture, and snapshot again: the "before" of N+1.
 //!
 //! Downs therefore run against real rows (the fixtures of 1..N-1), and every up runs twice, so
-//! an up that cannot run again after its down is caught too. The first difference stops the
-//! walk; it is shown as a unified diff of two normalised `pg_dump --schema-only` outputs (the
+//! an up that cannot run again after its down is caught too. Each difference is reported and
+//! the walk goes on from the state after that migration, rebuilt in a fresh database (the
+//! chain replayed with fixtures), so one run lists every migration that does not revert, in
+//! chain order ([`WalkOptions::fail_fast`] stops at the first instead; an up that does not
+//! apply always stops the walk). A difference is shown as a unified diff of two normalised `pg_dump --schema-only` outputs (the
 //! state before N is rebuilt in a second scratch database for that), or of the two catalog
 //! snapshots when pg_dump shows nothing (a difference pg_dump does not print).
 //!
@@ -22,7 +25,7 @@
 //! `a..b` starts from `0..a` applied with fixtures (one transaction per migration, as the walk
 //! commits them), then walks as above. Segment bounds follow `n·sqrt(j/s)`, since a snapshot
 //! costs about as much as the schema is large. The first walker (in chain order) that stops
-//! decides the report, so the first difference of the chain is the one shown.
+//! stops the report there; the findings of all walkers before it are listed in chain order.
 //!
 //! # Accepted differences
 //!
@@ -228,9 +231,47 @@ pub fn default_segments(n: usize) -> usize {
     }
 }
 
-/// Walk `set` on scratch databases of `cluster` ([`default_segments`] of them).
+/// How to walk.
+#[derive(Debug, Clone, Default)]
+pub struct WalkOptions {
+    /// Databases walking in parallel; 0: [`default_segments`].
+    pub segments: usize,
+    /// Stop at the first migration that does not revert (the behaviour before the full
+    /// report); otherwise the state after it is rebuilt and the walk goes on.
+    pub fail_fast: bool,
+    /// Walk only migrations with this version or above; the ones before are applied with
+    /// their fixtures, not checked.
+    pub since: Option<i64>,
+}
+
+/// Walk `set` on scratch databases of `cluster` ([`default_segments`] of them), reporting every
+/// migration that does not revert.
 pub fn run(set: &MigrationSet, cluster: &Cluster) -> Walked {
-    run_with(set, cluster, default_segments(set.migrations.len()))
+    walk_set(set, cluster, &WalkOptions::default())
+}
+
+/// [`run`] with `segments` walkers.
+pub fn run_with(set: &MigrationSet, cluster: &Cluster, segments: usize) -> Walked {
+    walk_set(
+        set,
+        cluster,
+        &WalkOptions {
+            segments,
+            ..WalkOptions::default()
+        },
+    )
+}
+
+/// Index of the first migration of `set` with version `since` or above (`None`: 0).
+pub fn first_checked(set: &MigrationSet, since: Option<i64>) -> usize {
+    match since {
+        None => 0,
+        Some(v) => set
+            .migrations
+            .iter()
+            .position(|m| m.version >= v)
+            .unwrap_or(set.migrations.len()),
+    }
 }
 
 /// Where `segments` walkers split `n` migrations. A snapshot costs about as much as the schema
@@ -251,15 +292,19 @@ fn bounds(n: usize, segments: usize) -> Vec<(usize, usize)> {
 struct Segment {
     notes: Vec<Finding>,
     failures: Vec<Finding>,
+    /// The migrations that do not revert (labels), in chain order.
+    irreversible: Vec<String>,
     /// Set when the walk stopped early (the summary): nothing after it counts.
     stopped: Option<String>,
     database: Option<TestDatabase>,
 }
 
-/// Walk `set` with `segments` databases in parallel: the walker of migrations `a..b` first
-/// applies `0..a` with their fixtures in one go, then walks as described in the module
-/// documentation. The first walker that stops decides the report; later ones are discarded.
-pub fn run_with(set: &MigrationSet, cluster: &Cluster, segments: usize) -> Walked {
+/// Walk `set`: the walker of migrations `a..b` first applies `0..a` with their fixtures in one
+/// go, then walks as described in the module documentation. Without `fail_fast`, a migration
+/// that does not revert is reported and the walk goes on from the state after it (rebuilt in a
+/// fresh database); a walker that cannot go on (an up that does not apply) stops, and the
+/// walkers after it are discarded.
+pub fn walk_set(set: &MigrationSet, cluster: &Cluster, options: &WalkOptions) -> Walked {
     let started = Instant::now();
     if !set.layout.has_downs() {
         return Walked {
@@ -270,14 +315,29 @@ pub fn run_with(set: &MigrationSet, cluster: &Cluster, segments: usize) -> Walke
             database: None,
         };
     }
-    let parts = bounds(set.migrations.len(), segments);
+    let n = set.migrations.len();
+    let first = first_checked(set, options.since);
+    let segments = if options.segments == 0 {
+        default_segments(n - first)
+    } else {
+        options.segments
+    };
+    let parts: Vec<(usize, usize)> = if first == n {
+        vec![(n, n)]
+    } else {
+        bounds(n - first, segments)
+            .into_iter()
+            .map(|(a, b)| (a + first, b + first))
+            .collect()
+    };
+    let fail_fast = options.fail_fast;
     let results: Vec<Segment> = if parts.len() <= 1 {
-        vec![walk(set, cluster, 0, set.migrations.len())]
+        vec![walk(set, cluster, first, n, fail_fast)]
     } else {
         std::thread::scope(|scope| {
             let handles: Vec<_> = parts
                 .iter()
-                .map(|&(a, b)| scope.spawn(move || walk(set, cluster, a, b)))
+                .map(|&(a, b)| scope.spawn(move || walk(set, cluster, a, b, fail_fast)))
                 .collect();
             handles
                 .into_iter()
@@ -293,11 +353,13 @@ pub fn run_with(set: &MigrationSet, cluster: &Cluster, segments: usize) -> Walke
     };
     let mut notes = Vec::new();
     let mut failures = Vec::new();
+    let mut irreversible = Vec::new();
     let mut stopped = None;
     let mut database = None;
     for seg in results {
         notes.extend(seg.notes);
         failures.extend(seg.failures);
+        irreversible.extend(seg.irreversible);
         database = seg.database;
         if seg.stopped.is_some() {
             stopped = seg.stopped;
@@ -305,22 +367,33 @@ pub fn run_with(set: &MigrationSet, cluster: &Cluster, segments: usize) -> Walke
             break;
         }
     }
+    let walked = n - first;
     let summary = match stopped {
         Some(s) => s,
         None => {
-            let n = set.migrations.len();
             let accepted = notes.len();
-            let mut s = format!("{n} migration(s): each up, down, compare, up again");
+            let mut s = format!("{walked} migration(s): each up, down, compare, up again");
             if parts.len() > 1 {
                 s.push_str(&format!(" ({} databases in parallel)", parts.len()));
+            }
+            if first > 0 {
+                s.push_str(&format!(
+                    ", {first} migration(s) before --since applied, not checked"
+                ));
             }
             if accepted > 0 {
                 s.push_str(&format!(", {accepted} declared difference(s) accepted"));
             }
+            if !irreversible.is_empty() {
+                s.push_str(&format!(
+                    "; {} do(es) not revert: {}",
+                    irreversible.len(),
+                    irreversible.join(", ")
+                ));
+            }
             s
         }
     };
-    let ok = failures.is_empty();
     Walked {
         report: PartReport::from_findings(
             Part::Reversibility,
@@ -329,136 +402,208 @@ pub fn run_with(set: &MigrationSet, cluster: &Cluster, segments: usize) -> Walke
             notes,
             started.elapsed(),
         ),
-        database: if ok { database } else { None },
+        database,
     }
 }
 
+/// A walker's database, its connection, the prepared catalog query and the snapshot of the
+/// state the next migration starts from.
+struct State {
+    db: TestDatabase,
+    client: postgres::Client,
+    snapshots: Snapshotter,
+    before: Snapshot,
+}
+
+/// A fresh scratch database holding migrations `0..upto` of `set` with their fixtures (one
+/// transaction per migration, as the walk commits them), snapshotted.
+fn fresh(set: &MigrationSet, cluster: &Cluster, upto: usize) -> Result<State, String> {
+    let db = scratch(cluster).map_err(|e| format!("cannot create a scratch database: {e}"))?;
+    let client = db
+        .connect()
+        .map_err(|e| format!("cannot connect to the scratch database: {e}"))?;
+    continue_in(set, db, client, upto, None)
+}
+
+/// Bring `db` (holding migrations `0..from`, or nothing) to `0..upto` with fixtures, and
+/// snapshot it.
+fn continue_in(
+    set: &MigrationSet,
+    db: TestDatabase,
+    mut client: postgres::Client,
+    upto: usize,
+    from: Option<usize>,
+) -> Result<State, String> {
+    if upto > 0 && from != Some(upto) {
+        let last = &set.migrations[upto - 1];
+        let chain = Migrator::new(set)
+            .with_fixtures(true)
+            .single_transaction(false);
+        chain.up_to(&mut client, last.version).map_err(|e| {
+            format!(
+                "the chain up to migration {} with fixtures does not apply: {e}",
+                last.label()
+            )
+        })?;
+    }
+    let snapshots = Snapshotter::new(&mut client, &excluded())
+        .map_err(|e| format!("cannot prepare the catalog query: {e}"))?;
+    let before = snapshots
+        .take(&mut client)
+        .map_err(|e| format!("cannot read the catalog: {e}"))?;
+    Ok(State {
+        db,
+        client,
+        snapshots,
+        before,
+    })
+}
+
+/// How one migration's step went wrong.
+struct StepFailure {
+    finding: Finding,
+    /// Whether the walk can go on after it (from the chain rebuilt up to this migration).
+    recoverable: bool,
+    /// A database holding the chain before this migration with fixtures, when the diff
+    /// rebuilt one (the walk goes on there instead of replaying the chain once more).
+    rebuilt: Option<TestDatabase>,
+}
+
+impl StepFailure {
+    fn new(finding: Finding, recoverable: bool) -> Box<Self> {
+        Box::new(StepFailure {
+            finding,
+            recoverable,
+            rebuilt: None,
+        })
+    }
+}
+
+/// Up, down, compare, up again with the fixture, snapshot: migration `i` on `st`.
+fn step(
+    set: &MigrationSet,
+    cluster: &Cluster,
+    st: &mut State,
+    i: usize,
+    seg: &mut Segment,
+) -> Result<(), Box<StepFailure>> {
+    let m = &set.migrations[i];
+    let plain = Migrator::new(set);
+    let with_fixtures = Migrator::new(set).with_fixtures(true);
+    let Some(down) = &m.down else {
+        let f = Finding::new(format!("migration {} has no down script", m.label()))
+            .at(Location::file(&m.up.path));
+        return Err(StepFailure::new(f, true));
+    };
+    let (declared, malformed) = directives(down);
+    seg.failures.extend(malformed);
+    if let Err(e) = plain.up_to(&mut st.client, m.version) {
+        let f = Finding::new(format!(
+            "migration {} does not apply on top of the migrations before it (with their fixtures): {e}",
+            m.label()
+        ))
+        .at(Location::file(&m.up.path));
+        return Err(StepFailure::new(f, false));
+    }
+    if let Err(e) = plain.down(&mut st.client, DownTarget::Newest) {
+        let f = Finding::new(format!("the down of migration {} fails: {e}", m.label()))
+            .at(Location::file(&down.path));
+        return Err(StepFailure::new(f, true));
+    }
+    let catalog = |e: postgres::Error| {
+        StepFailure::new(Finding::new(format!("cannot read the catalog: {e}")), false)
+    };
+    let after = st.snapshots.take(&mut st.client).map_err(catalog)?;
+    let cmp = compare(&st.before, &after, &declared, &down.path);
+    seg.notes.extend(cmp.accepted);
+    seg.failures.extend(cmp.stale);
+    if !cmp.equal {
+        let previous = i.checked_sub(1).map(|p| &set.migrations[p]);
+        let (diff, rebuilt) = render(set, cluster, &st.db, previous, m, &st.before, &after);
+        let f = Finding::new(format!(
+            "the down of migration {} does not restore the schema: after {} then {}, the schema differs from before",
+            m.label(),
+            file_name(&m.up.path),
+            file_name(&down.path)
+        ))
+        .at(Location::file(&down.path))
+        .hint("make the down undo every object the up creates or changes (indexes, constraints, function bodies, comments, defaults)")
+        .detail(diff);
+        return Err(Box::new(StepFailure {
+            finding: f,
+            recoverable: true,
+            rebuilt,
+        }));
+    }
+    if let Err(e) = with_fixtures.up_to(&mut st.client, m.version) {
+        let f = Finding::new(format!(
+            "migration {} (or its fixture) fails when applied again after its down: {e}",
+            m.label()
+        ))
+        .at(Location::file(&m.up.path))
+        .hint("an up must run again after its down; a value the down cannot remove needs IF NOT EXISTS");
+        return Err(StepFailure::new(f, true));
+    }
+    st.before = st.snapshots.take(&mut st.client).map_err(catalog)?;
+    Ok(())
+}
+
 /// Walk migrations `a..b` of `set` on a new scratch database.
-fn walk(set: &MigrationSet, cluster: &Cluster, a: usize, b: usize) -> Segment {
+fn walk(set: &MigrationSet, cluster: &Cluster, a: usize, b: usize, fail_fast: bool) -> Segment {
     let mut seg = Segment::default();
     let stop = |mut seg: Segment, finding: Finding, summary: String| {
         seg.failures.push(finding);
         seg.stopped = Some(summary);
         seg
     };
-    let db = match scratch(cluster) {
-        Ok(db) => db,
-        Err(e) => {
-            let m = format!("cannot create a scratch database: {e}");
-            return stop(seg, Finding::new(m.clone()), m);
-        }
-    };
-    let mut client = match db.connect() {
-        Ok(c) => c,
-        Err(e) => {
-            let m = format!("cannot connect to the scratch database: {e}");
-            return stop(seg, Finding::new(m.clone()), m);
-        }
-    };
-    let plain = Migrator::new(set);
-    let with_fixtures = Migrator::new(set).with_fixtures(true);
-    if a > 0 {
-        // One transaction per migration, as the walk itself commits each one.
-        let last = &set.migrations[a - 1];
-        let chain = Migrator::new(set)
-            .with_fixtures(true)
-            .single_transaction(false);
-        if let Err(e) = chain.up_to(&mut client, last.version) {
-            let m = format!(
-                "the chain up to migration {} with fixtures does not apply: {e}",
-                last.label()
-            );
-            return stop(
-                seg,
-                Finding::new(m),
-                format!("stopped before {}", last.label()),
-            );
-        }
-    }
-    let snapshots = match Snapshotter::new(&mut client, &excluded()) {
-        Ok(s) => s,
-        Err(e) => {
-            let m = format!("cannot prepare the catalog query: {e}");
-            return stop(seg, Finding::new(m.clone()), m);
-        }
-    };
-    let mut before = match snapshots.take(&mut client) {
-        Ok(s) => s,
-        Err(e) => {
-            let m = format!("cannot read the catalog: {e}");
-            return stop(seg, Finding::new(m.clone()), m);
+    let mut st = match fresh(set, cluster, a) {
+        Ok(st) => st,
+        Err(m) => {
+            let summary = match a.checked_sub(1) {
+                Some(p) if m.starts_with("the chain") => {
+                    format!("stopped before {}", set.migrations[p].label())
+                }
+                _ => m.clone(),
+            };
+            return stop(seg, Finding::new(m), summary);
         }
     };
     for i in a..b {
         let m = &set.migrations[i];
         let at = format!("stopped at migration {}", m.label());
-        let Some(down) = &m.down else {
-            let f = Finding::new(format!("migration {} has no down script", m.label()))
-                .at(Location::file(&m.up.path));
-            return stop(seg, f, at);
+        let failure = match step(set, cluster, &mut st, i, &mut seg) {
+            Ok(()) => continue,
+            Err(f) => f,
         };
-        let (declared, malformed) = directives(down);
-        seg.failures.extend(malformed);
-        if let Err(e) = plain.up_to(&mut client, m.version) {
-            let f = Finding::new(format!(
-                "migration {} does not apply on top of the migrations before it (with their fixtures): {e}",
-                m.label()
-            ))
-            .at(Location::file(&m.up.path));
-            return stop(seg, f, at);
+        if fail_fast || !failure.recoverable {
+            return stop(seg, failure.finding, at);
         }
-        if let Err(e) = plain.down(&mut client, DownTarget::Newest) {
-            let f = Finding::new(format!("the down of migration {} fails: {e}", m.label()))
-                .at(Location::file(&down.path));
-            return stop(seg, f, at);
-        }
-        let after = match snapshots.take(&mut client) {
-            Ok(s) => s,
-            Err(e) => {
-                return stop(
-                    seg,
-                    Finding::new(format!("cannot read the catalog: {e}")),
-                    at,
-                );
-            }
-        };
-        let cmp = compare(&before, &after, &declared, &down.path);
-        seg.notes.extend(cmp.accepted);
-        seg.failures.extend(cmp.stale);
-        if !cmp.equal {
-            let previous = i.checked_sub(1).map(|p| &set.migrations[p]);
-            let diff = render(set, cluster, &db, previous, m, &before, &after);
-            let f = Finding::new(format!(
-                "the down of migration {} does not restore the schema: after {} then {}, the schema differs from before",
-                m.label(),
-                file_name(&m.up.path),
-                file_name(&down.path)
-            ))
-            .at(Location::file(&down.path))
-            .hint("make the down undo every object the up creates or changes (indexes, constraints, function bodies, comments, defaults)")
-            .detail(diff);
-            return stop(seg, f, at);
-        }
-        if let Err(e) = with_fixtures.up_to(&mut client, m.version) {
-            let f = Finding::new(format!(
-                "migration {} (or its fixture) fails when applied again after its down: {e}",
-                m.label()
-            ))
-            .at(Location::file(&m.up.path))
-            .hint("an up must run again after its down; a value the down cannot remove needs IF NOT EXISTS");
-            return stop(seg, f, at);
-        }
-        before = match snapshots.take(&mut client) {
-            Ok(s) => s,
-            Err(e) => {
-                return stop(
-                    seg,
-                    Finding::new(format!("cannot read the catalog: {e}")),
-                    at,
-                );
-            }
+        seg.failures.push(failure.finding);
+        seg.irreversible.push(m.label());
+        // Go on from the state after `m` with its fixture: in the database the diff rebuilt
+        // (holding 0..i), else in a fresh one.
+        let rebuilt = failure.rebuilt.and_then(|db| {
+            let client = db.connect().ok()?;
+            continue_in(set, db, client, i + 1, None).ok()
+        });
+        st = match rebuilt {
+            Some(st) => st,
+            None => match fresh(set, cluster, i + 1) {
+                Ok(st) => st,
+                Err(e) => {
+                    return stop(
+                        seg,
+                        Finding::new(format!(
+                            "the walk cannot go on after migration {}: {e}",
+                            m.label()
+                        )),
+                        at,
+                    );
+                }
+            },
         };
     }
+    let State { db, client, .. } = st;
     drop(client);
     seg.database = Some(db);
     seg
@@ -480,7 +625,7 @@ fn render(
     m: &Migration,
     before: &Snapshot,
     after: &Snapshot,
-) -> String {
+) -> (String, Option<TestDatabase>) {
     let before_label = match previous {
         Some(p) => format!(
             "schema before {} (after {} and its fixture)",
@@ -490,9 +635,10 @@ fn render(
         None => format!("schema before {} (empty database)", m.label()),
     };
     let after_label = format!("schema after {} up, then down", m.label());
+    let mut kept = None;
     let dumped = (|| -> Result<String, String> {
         let exclude = excluded();
-        let rebuilt = scratch(cluster).map_err(|e| e.to_string())?;
+        let rebuilt = &*kept.insert(scratch(cluster).map_err(|e| e.to_string())?);
         if let Some(p) = previous {
             let mut c = rebuilt.connect().map_err(|e| e.to_string())?;
             Migrator::new(set)
@@ -507,7 +653,7 @@ fn render(
             .map_err(|e| e.to_string())?;
         Ok(textdiff::unified(&a, &b, &before_label, &after_label))
     })();
-    match dumped {
+    let text = match dumped {
         Ok(diff) if !diff.is_empty() => diff,
         other => {
             let why = match other {
@@ -525,7 +671,8 @@ fn render(
                 &after_label,
             )
         }
-    }
+    };
+    (text, kept)
 }
 
 #[cfg(test)]

@@ -17,7 +17,11 @@ const TEMPLATE_LINES: [&str; 2] = [
 ];
 
 /// Discover `dir` and check it. Returns the report and, when discovery succeeded, the set.
-pub fn run(dir: &Path, layout: Option<Layout>) -> (PartReport, Option<MigrationSet>) {
+pub fn run(
+    dir: &Path,
+    layout: Option<Layout>,
+    since: Option<i64>,
+) -> (PartReport, Option<MigrationSet>) {
     let started = Instant::now();
     let set = match MigrationSet::discover_with(dir, layout) {
         Ok(set) => set,
@@ -67,7 +71,11 @@ pub fn run(dir: &Path, layout: Option<Layout>) -> (PartReport, Option<MigrationS
         .collect();
     let fixtures = match set.layout {
         Layout::Paired => {
-            for m in &set.migrations {
+            for m in set
+                .migrations
+                .iter()
+                .filter(|m| since.is_none_or(|v| m.version >= v))
+            {
                 match &m.fixture {
                     None => failures.push(
                         Finding::new(format!("migration {} has no fixture file", m.label()))
@@ -106,10 +114,18 @@ pub fn run(dir: &Path, layout: Option<Layout>) -> (PartReport, Option<MigrationS
         (Some(a), Some(b)) => format!(", versions {}..{}", a.version, b.version),
         _ => String::new(),
     };
+    let before = since.map_or(0, |v| {
+        set.migrations.iter().filter(|m| m.version < v).count()
+    });
+    let since_note = if before > 0 {
+        format!(", fixture files of {before} migration(s) before --since not checked")
+    } else {
+        String::new()
+    };
     let report = PartReport::from_findings(
         Part::Set,
         format!(
-            "{} migration(s) ({} layout){versions}{fixtures}",
+            "{} migration(s) ({} layout){versions}{fixtures}{since_note}",
             set.migrations.len(),
             set.layout
         ),

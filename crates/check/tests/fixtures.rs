@@ -81,3 +81,34 @@ fn the_walk_and_the_fixtures_check_share_one_database() {
     );
     assert_eq!(failures(&report, Part::Fixtures).len(), 1, "{report}");
 }
+
+#[test]
+fn since_leaves_out_the_tables_and_fixture_files_before_it() {
+    // Migration 3 creates an empty table and has no fixture file; 4 is fine.
+    let dir = base_with(&[
+        ("000003_old.up.sql", "CREATE TABLE old (id int);\n"),
+        ("000003_old.down.sql", "DROP TABLE old;\n"),
+        ("000004_new.up.sql", "CREATE TABLE new (id int);\n"),
+        ("000004_new.down.sql", "DROP TABLE new;\n"),
+        ("fixtures/000004_new.sql", "INSERT INTO new VALUES (1);\n"),
+    ]);
+    let parts = [Part::Set, Part::Fixtures];
+    let all = check(dir.path(), &parts);
+    assert!(!all.passed(), "{all}");
+    assert!(all.to_string().contains("table old has no rows"), "{all}");
+    let since = check::run(
+        &check::Options::new(dir.path())
+            .only(&parts)
+            .cluster(cluster())
+            .since(4),
+    );
+    assert!(since.passed(), "{since}");
+    assert!(
+        since
+            .part(Part::Fixtures)
+            .unwrap()
+            .summary
+            .contains("3 table(s) created before --since not checked"),
+        "{since}"
+    );
+}

@@ -366,6 +366,6 @@ fn lint_since_skips_older_migrations() {
             .part(Part::Lint)
             .unwrap()
             .summary
-            .contains("3 migration(s) before --lint-since")
+            .contains("3 migration(s) before --since")
     );
 }

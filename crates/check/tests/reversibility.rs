@@ -66,7 +66,21 @@ fn a_down_that_forgets_an_index_fails_with_a_diff() {
                 && l.contains("CREATE INDEX users_email_idx ON public.users")),
         "{diff}"
     );
-    // The walk stopped at the first difference.
+    // The full report names it and walks on (migration 4 reverts).
+    let summary = &report.part(Part::Reversibility).unwrap().summary;
+    assert!(
+        summary.contains("4 migration(s)")
+            && summary.contains("1 do(es) not revert: 3_users_email"),
+        "{report}"
+    );
+    // --fail-fast: the walk stopped at the first difference.
+    let report = check::run(
+        &check::Options::new(dir.path())
+            .only(&[Part::Reversibility])
+            .cluster(cluster())
+            .fail_fast(true),
+    );
+    assert_eq!(failures(&report, Part::Reversibility).len(), 1, "{report}");
     assert!(
         report
             .part(Part::Reversibility)
@@ -311,18 +325,34 @@ fn parallel_walkers_report_the_first_difference() {
             "{:?}",
             walked.report
         );
-        assert!(walked.database.is_none());
+        // The full report walked on to the end: the chain with fixtures is there.
+        assert!(walked.database.is_some());
     }
-    // Both walkers fail: the first one wins.
+    // Both walkers fail: with --fail-fast, the first one wins.
     let dir = six_more(Some(4));
     write(dir.path(), &[("000008_t8.down.sql", "SELECT 1;\n")]);
-    let walked = run_with(&set(&dir), cluster(), 2);
+    let fast = check::reversibility::WalkOptions {
+        segments: 2,
+        fail_fast: true,
+        since: None,
+    };
+    let walked = check::reversibility::walk_set(&set(&dir), cluster(), &fast);
     assert_eq!(walked.report.failures.len(), 1);
     assert!(
         walked.report.summary.contains("stopped at migration 4_t4"),
         "{:?}",
         walked.report
     );
+    // The full report: both, in chain order, from both walkers.
+    let walked = run_with(&set(&dir), cluster(), 2);
+    let labels: Vec<&str> = walked
+        .report
+        .failures
+        .iter()
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(labels.len(), 2, "{:?}", walked.report);
+    assert!(labels[0].contains("migration 4_t4 ") && labels[1].contains("migration 8_t8 "));
 }
 
 #[test]
@@ -343,4 +373,171 @@ fn no_transaction_migrations_walk_like_the_others() {
         &[Part::Reversibility, Part::Lint, Part::Fixtures],
     );
     assert!(report.passed(), "{report}");
+}
+
+/// BASE plus migrations 3..=9, each a table with an index and a row; the downs of 4, 6 and 8
+/// do not revert, in three different ways.
+fn three_irreversible() -> tempfile::TempDir {
+    let dir = folder(BASE);
+    for v in 3..=9u32 {
+        let t = format!("t{v}");
+        let down = match v {
+            // Forgets the index, keeps the table.
+            4 => format!("DROP INDEX {t}_idx;\n"),
+            // Forgets a comment the up added.
+            6 => format!("DROP TABLE {t};\n"),
+            // The down itself fails.
+            8 => format!("DROP TABLE {t}_nope;\n"),
+            _ => format!("DROP TABLE {t};\n"),
+        };
+        let comment = if v == 6 {
+            "COMMENT ON TABLE users IS 'six';\n"
+        } else {
+            ""
+        };
+        write(
+            dir.path(),
+            &[
+                (
+                    &format!("{v:06}_{t}.up.sql"),
+                    &format!(
+                        "CREATE TABLE {t} (id int);\nCREATE INDEX {t}_idx ON {t} (id);\n{comment}"
+                    ),
+                ),
+                (&format!("{v:06}_{t}.down.sql"), &down),
+                (
+                    &format!("fixtures/{v:06}_{t}.sql"),
+                    &format!("INSERT INTO {t} VALUES ({v});\n"),
+                ),
+            ],
+        );
+    }
+    dir
+}
+
+#[test]
+fn one_run_reports_every_irreversible_migration_in_chain_order() {
+    let dir = three_irreversible();
+    let report = check(dir.path(), &[Part::Reversibility, Part::Fixtures]);
+    let f = failures(&report, Part::Reversibility);
+    assert_eq!(f.len(), 3, "{report}");
+    for (finding, (label, file)) in f.iter().zip([
+        ("4_t4", "000004_t4.down.sql"),
+        ("6_t6", "000006_t6.down.sql"),
+        ("8_t8", "000008_t8.down.sql"),
+    ]) {
+        assert!(
+            finding.message.contains(&format!("migration {label} ")),
+            "{report}"
+        );
+        assert!(
+            finding.location.as_ref().unwrap().path.ends_with(file),
+            "{report}"
+        );
+    }
+    // Each difference with its own diff.
+    let d4 = f[0].detail.as_deref().unwrap();
+    assert!(
+        d4.contains("CREATE TABLE public.t4") && !d4.contains("t6"),
+        "{d4}"
+    );
+    let d6 = f[1].detail.as_deref().unwrap();
+    assert!(d6.contains("'six'"), "{d6}");
+    assert!(
+        f[2].message.contains("000008_t8.down.sql") && f[2].message.contains("t8_nope"),
+        "{report}"
+    );
+    let summary = &report.part(Part::Reversibility).unwrap().summary;
+    assert!(
+        summary.contains("3 do(es) not revert: 4_t4, 6_t6, 8_t8"),
+        "{summary}"
+    );
+    // The walk went on to the end, so the fixtures part checked the walked chain.
+    assert!(
+        matches!(report.part(Part::Fixtures).unwrap().status, Status::Passed),
+        "{report}"
+    );
+
+    // --fail-fast stops at the first.
+    let fast = check::run(
+        &check::Options::new(dir.path())
+            .only(&[Part::Reversibility])
+            .cluster(cluster())
+            .fail_fast(true),
+    );
+    let f = failures(&fast, Part::Reversibility);
+    assert_eq!(f.len(), 1, "{fast}");
+    assert!(f[0].message.contains("migration 4_t4 "), "{fast}");
+
+    // --since 5: 4 is applied, not checked; 6 and 8 are reported.
+    let since = check::run(
+        &check::Options::new(dir.path())
+            .only(&[Part::Reversibility])
+            .cluster(cluster())
+            .since(5),
+    );
+    let f = failures(&since, Part::Reversibility);
+    assert_eq!(f.len(), 2, "{since}");
+    assert!(f[0].message.contains("migration 6_t6 ") && f[1].message.contains("migration 8_t8 "));
+    let summary = &since.part(Part::Reversibility).unwrap().summary;
+    assert!(
+        summary.contains("5 migration(s)")
+            && summary.contains("4 migration(s) before --since applied, not checked"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_full_report_walks_on_in_parallel_walkers() {
+    let dir = three_irreversible();
+    let set = migrate::MigrationSet::discover(dir.path()).unwrap();
+    for segments in [2, 3] {
+        let walked = check::reversibility::run_with(&set, cluster(), segments);
+        let labels: Vec<&str> = walked
+            .report
+            .failures
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(labels.len(), 3, "{segments}: {:?}", walked.report);
+        assert!(
+            labels[0].contains("4_t4") && labels[1].contains("6_t6") && labels[2].contains("8_t8")
+        );
+        // The last walker ends at the full chain with fixtures.
+        let db = walked.database.expect("the walk reached the end");
+        let mut c = db.connect().unwrap();
+        let n: i32 = c.query_one("SELECT id FROM t9", &[]).unwrap().get(0);
+        assert_eq!(n, 9);
+    }
+}
+
+#[test]
+fn an_up_that_does_not_apply_stops_the_walk() {
+    let dir = base_with(&[
+        ("000003_x.up.sql", "CREATE TABLE x (id int);\n"),
+        ("000003_x.down.sql", "SELECT 1;\n"),
+        ("fixtures/000003_x.sql", "INSERT INTO x VALUES (1);\n"),
+        (
+            "000004_y.up.sql",
+            "CREATE TABLE y (id int REFERENCES nope);\n",
+        ),
+        ("000004_y.down.sql", "DROP TABLE y;\n"),
+        ("fixtures/000004_y.sql", "INSERT INTO y VALUES (1);\n"),
+        ("000005_z.up.sql", "CREATE TABLE z (id int);\n"),
+        ("000005_z.down.sql", "SELECT 1;\n"),
+        ("fixtures/000005_z.sql", "INSERT INTO z VALUES (1);\n"),
+    ]);
+    let report = check(dir.path(), &[Part::Reversibility]);
+    let f = failures(&report, Part::Reversibility);
+    assert_eq!(f.len(), 2, "{report}");
+    assert!(f[0].message.contains("migration 3_x "), "{report}");
+    assert!(f[1].message.contains("4_y does not apply"), "{report}");
+    assert!(
+        report
+            .part(Part::Reversibility)
+            .unwrap()
+            .summary
+            .contains("stopped at migration 4_y"),
+        "{report}"
+    );
 }

@@ -412,7 +412,7 @@ pub fn run(set: &MigrationSet, options: &LintOptions) -> PartReport {
     }
     if skipped > 0 {
         summary.push_str(&format!(
-            ", {skipped} migration(s) before --lint-since not linted"
+            ", {skipped} migration(s) before --since not linted"
         ));
     }
     PartReport::from_findings(Part::Lint, summary, failures, notes, started.elapsed())
