@@ -253,8 +253,9 @@ fn drop_or_rename_in_use() {
     assert!(run("CREATE VIEW v AS SELECT 1;\nDROP VIEW v;\n").passed());
     assert!(run("DROP TABLE users;\nCREATE TABLE users (id bigint, email text);\n").passed());
     // Without a release the rule says it did not run.
+    // (the drop is then reported by drop-or-rename instead).
     let report = lint3("ALTER TABLE users DROP COLUMN email;\n");
-    assert!(report.passed());
+    assert_eq!(hits(&report), one("drop-or-rename", 1), "{report}");
     assert!(
         report.part(Part::Lint).unwrap().notes[0]
             .message
@@ -338,7 +339,11 @@ fn every_rule_is_silenceable_and_listed() {
             "not-null-without-default",
             "volatile-default",
             "drop-or-rename-in-use",
-            "constraint-without-not-valid"
+            "constraint-without-not-valid",
+            "changing-column-type",
+            "unique-without-index",
+            "set-not-null-without-check",
+            "drop-or-rename"
         ]
     );
     let report = lint3(
@@ -368,4 +373,165 @@ fn lint_since_skips_older_migrations() {
             .summary
             .contains("3 migration(s) before --since")
     );
+}
+
+/// The allow line for `rule`, above `sql`.
+fn allowed(rule: &str, sql: &str) -> String {
+    format!("-- check:allow {rule} reviewed: the table is tiny\n{sql}")
+}
+
+#[test]
+fn transaction_nesting_is_refused_by_set_with_file_and_line() {
+    // Migration discovery refuses top-level transaction control in a transactional
+    // migration, so `set` reports it (and no lint rule is needed for it).
+    let report = lint3("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\n");
+    let f = failures(&report, Part::Set);
+    assert!(
+        f.iter().any(|f| f
+            .location
+            .as_ref()
+            .is_some_and(|l| l.path.ends_with("000003_x.up.sql") && l.line == Some(3))
+            && f.message.contains("COMMIT")),
+        "{report}"
+    );
+    // A -- no-transaction migration may control its own transactions.
+    assert!(lint3("-- no-transaction\nBEGIN;\nSELECT 1;\nCOMMIT;\n").passed());
+}
+
+#[test]
+fn changing_column_type() {
+    let rule = "changing-column-type";
+    assert_eq!(
+        hits(&lint3("ALTER TABLE users ALTER COLUMN id TYPE int;\n")),
+        one(rule, 1)
+    );
+    assert_eq!(
+        hits(&lint3(
+            "ALTER TABLE users ALTER COLUMN email SET DATA TYPE varchar(10), ALTER id TYPE numeric(20, 0);\n"
+        )),
+        one(rule, 1)
+    );
+    // The binary-compatible targets, and a table created here.
+    assert!(hits(&lint3("ALTER TABLE users ALTER COLUMN email TYPE text;\nALTER TABLE users ALTER COLUMN email TYPE varchar(200);\nALTER TABLE orgs ALTER name TYPE character varying;\n")).is_empty());
+    assert!(
+        hits(&lint3(
+            "CREATE TABLE t (id int);\nALTER TABLE t ALTER COLUMN id TYPE bigint;\n"
+        ))
+        .is_empty()
+    );
+    assert!(
+        lint3(&allowed(
+            rule,
+            "ALTER TABLE users ALTER COLUMN id TYPE int;\n"
+        ))
+        .passed()
+    );
+}
+
+#[test]
+fn unique_without_index() {
+    let rule = "unique-without-index";
+    assert_eq!(
+        hits(&lint3(
+            "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\n"
+        )),
+        one(rule, 1)
+    );
+    assert_eq!(
+        hits(&lint3(
+            "ALTER TABLE orgs DROP CONSTRAINT orgs_pkey, ADD PRIMARY KEY (id, name);\n"
+        )),
+        one(rule, 1)
+    );
+    assert!(
+        hits(&lint3(
+            "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE USING INDEX users_email_idx;\n"
+        ))
+        .is_empty()
+    );
+    assert!(
+        hits(&lint3(
+            "CREATE TABLE t (id int);\nALTER TABLE t ADD CONSTRAINT t_key UNIQUE (id);\n"
+        ))
+        .is_empty()
+    );
+    assert!(lint3(&allowed(rule, "ALTER TABLE users ADD UNIQUE (email);\n")).passed());
+}
+
+#[test]
+fn set_not_null_without_check() {
+    let rule = "set-not-null-without-check";
+    let set = "ALTER TABLE orgs ALTER COLUMN name SET NOT NULL;\n";
+    assert_eq!(hits(&lint3(set)), one(rule, 1));
+    // A NOT VALID check that is never validated does not count.
+    let not_valid =
+        "ALTER TABLE orgs ADD CONSTRAINT orgs_name_nn CHECK (name IS NOT NULL) NOT VALID;\n";
+    assert_eq!(hits(&lint3(&format!("{not_valid}{set}"))), one(rule, 2));
+    // Validated (here, or by an earlier migration): fine.
+    let validated = format!("{not_valid}ALTER TABLE orgs VALIDATE CONSTRAINT orgs_name_nn;\n{set}");
+    assert!(
+        hits(&lint3(&validated)).is_empty(),
+        "{:?}",
+        hits(&lint3(&validated))
+    );
+    let report = lint_with(
+        &[
+            (
+                "000003_x.up.sql",
+                &format!("{not_valid}ALTER TABLE orgs VALIDATE CONSTRAINT orgs_name_nn;\n"),
+            ),
+            ("000003_x.down.sql", "SELECT 1;\n"),
+            ("fixtures/000003_x.sql", "-- none\n"),
+            ("000004_y.up.sql", set),
+            ("000004_y.down.sql", "SELECT 1;\n"),
+            ("fixtures/000004_y.sql", "-- none\n"),
+        ],
+        LintOptions::default(),
+    );
+    assert!(report.passed(), "{report}");
+    assert!(lint3(&allowed(rule, set)).passed());
+}
+
+#[test]
+fn drop_or_rename_of_an_existing_table_or_column() {
+    let rule = "drop-or-rename";
+    assert_eq!(hits(&lint3("DROP TABLE orgs;\n")), one(rule, 1));
+    assert_eq!(
+        hits(&lint3("ALTER TABLE users DROP COLUMN email;\n")),
+        one(rule, 1)
+    );
+    assert_eq!(
+        hits(&lint3("ALTER TABLE users RENAME COLUMN email TO mail;\n")),
+        one(rule, 1)
+    );
+    assert_eq!(
+        hits(&lint3("ALTER TABLE users RENAME TO people;\n")),
+        one(rule, 1)
+    );
+    // Created by the same migration: nothing can use it yet.
+    assert!(
+        hits(&lint3(
+            "CREATE TABLE t (id int);\nALTER TABLE t RENAME COLUMN id TO t_id;\nDROP TABLE t;\n"
+        ))
+        .is_empty()
+    );
+    // In use by the release's queries: reported once, by drop-or-rename-in-use.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[("q.sql", "-- name: Users :many\nSELECT email FROM users;\n")],
+    );
+    let report = lint_with(
+        &[
+            ("000003_x.up.sql", "ALTER TABLE users DROP COLUMN email;\n"),
+            ("000003_x.down.sql", "SELECT 1;\n"),
+            ("fixtures/000003_x.sql", "-- none\n"),
+        ],
+        LintOptions {
+            since: None,
+            release: Release::Queries(ReleaseQueries::from_dir(dir.path()).unwrap()),
+        },
+    );
+    assert_eq!(hits(&report), one("drop-or-rename-in-use", 1));
+    assert!(lint3(&allowed(rule, "DROP TABLE orgs;\n")).passed());
 }

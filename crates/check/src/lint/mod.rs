@@ -87,6 +87,8 @@ pub struct Stmt {
     pub facts: Vec<Fact>,
     /// Its string literals.
     pub literals: Vec<String>,
+    /// Its tokens (comments and whitespace gone).
+    pub tokens: Vec<tokens::Tok>,
     /// sqlparser's complaint, when it could not parse the statement.
     pub unparsed: Option<String>,
     /// The tokenizer's complaint, when even that failed (no rule could look at it).
@@ -162,6 +164,7 @@ pub fn analyse(sql: &str) -> Vec<Stmt> {
                 .join(" "),
             facts,
             literals: tokens::literals(&toks),
+            tokens: toks,
             unparsed,
             untokenized,
             allows,

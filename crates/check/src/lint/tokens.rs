@@ -140,6 +140,35 @@ impl<'a> Cur<'a> {
     }
 }
 
+/// `ALTER TABLE [IF EXISTS] [ONLY] name action, action, ...`: the table and its actions' tokens.
+pub fn alter_table_actions(t: &[Tok]) -> Option<(Name, Vec<&[Tok]>)> {
+    let mut c = Cur { t, i: 0 };
+    if !c.eat_seq(&["alter", "table"]) {
+        return None;
+    }
+    c.eat_seq(&["if", "exists"]);
+    c.eat("only");
+    let table = c.name()?;
+    Some((table, top_level_split(&t[c.i..])))
+}
+
+/// Whether `t` contains the keywords `kws` in a row (unquoted), and where the first is.
+pub fn find_seq(t: &[Tok], kws: &[&str]) -> Option<usize> {
+    (0..t.len()).find(|&i| {
+        kws.iter()
+            .enumerate()
+            .all(|(k, kw)| t.get(i + k).is_some_and(|x| x.is(kw)))
+    })
+}
+
+/// The normalised text of a word token.
+pub fn word_at(t: &[Tok], i: usize) -> Option<&str> {
+    match t.get(i) {
+        Some(Tok::Word { text, .. }) => Some(text),
+        _ => None,
+    }
+}
+
 /// Split at top-level commas.
 fn top_level_split(t: &[Tok]) -> Vec<&[Tok]> {
     let mut out = Vec::new();

@@ -16,7 +16,8 @@ pub const RULE: Rule = Rule {
     check,
 };
 
-fn users<'q>(queries: &'q [QueryRef], table: &Name, column: Option<&str>) -> Vec<&'q str> {
+/// The places of the queries that use `table` (and `column`).
+pub fn users<'q>(queries: &'q [QueryRef], table: &Name, column: Option<&str>) -> Vec<&'q str> {
     queries
         .iter()
         .filter(|q| {

@@ -1,11 +1,15 @@
 //! The lint rules, one module each. A rule looks at the facts of one statement (and, through
 //! [`Ctx`], at the statements around it) and returns one message per problem.
 
+pub mod column_type;
 pub mod drop_in_use;
+pub mod drop_rename;
 pub mod enum_value;
 pub mod index_concurrently;
 pub mod not_null;
 pub mod not_valid;
+pub mod set_not_null;
+pub mod unique_index;
 pub mod volatile_default;
 
 use super::Ctx;
@@ -31,6 +35,10 @@ pub const RULES: &[&Rule] = &[
     &volatile_default::RULE,
     &drop_in_use::RULE,
     &not_valid::RULE,
+    &column_type::RULE,
+    &unique_index::RULE,
+    &set_not_null::RULE,
+    &drop_rename::RULE,
 ];
 
 /// The rule called `name`.
