@@ -76,7 +76,7 @@ pub struct CatalogError {
 }
 
 /// Namespace filter for a `pg_namespace` alias.
-fn user_schema(alias: &str) -> String {
+pub(crate) fn user_schema(alias: &str) -> String {
     format!(
         "{alias}.nspname <> 'pg_catalog' AND {alias}.nspname <> 'information_schema' \
          AND {alias}.nspname NOT LIKE 'pg\\_toast%' AND {alias}.nspname NOT LIKE 'pg\\_temp\\_%'"
@@ -84,14 +84,14 @@ fn user_schema(alias: &str) -> String {
 }
 
 /// `NOT EXISTS` an extension membership for `oid` in catalog `class`.
-fn not_extension_member(class: &str, oid: &str) -> String {
+pub(crate) fn not_extension_member(class: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep WHERE dep.classid = 'pg_catalog.{class}'::pg_catalog.regclass \
          AND dep.objid = {oid} AND dep.deptype = 'e')"
     )
 }
 
-fn query(
+pub(crate) fn query(
     client: &mut Client,
     what: &'static str,
     sql: &str,

@@ -3,7 +3,10 @@
 //! signatures. Read from `pg_catalog` like the rest of the model; extension members, system
 //! schemas, excluded tables and partitions' copies of their parent's objects are left out.
 
-use crate::catalog::{CatalogError, CatalogOptions};
+use crate::catalog::{
+    CatalogError, CatalogOptions, not_extension_member as no_extension, query as rows,
+    user_schema as user_namespace,
+};
 use crate::model::QualifiedName;
 use postgres::Client;
 use serde::{Deserialize, Serialize};
@@ -70,30 +73,6 @@ pub struct Reference {
     pub indexes: Vec<Index>,
     pub foreign_keys: Vec<ForeignKey>,
     pub functions: Vec<FunctionInfo>,
-}
-
-fn user_namespace(alias: &str) -> String {
-    format!(
-        "{alias}.nspname <> 'pg_catalog' AND {alias}.nspname <> 'information_schema' \
-         AND {alias}.nspname NOT LIKE 'pg\\_toast%' AND {alias}.nspname NOT LIKE 'pg\\_temp\\_%'"
-    )
-}
-
-fn no_extension(class: &str, oid: &str) -> String {
-    format!(
-        "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep WHERE dep.classid = 'pg_catalog.{class}'::pg_catalog.regclass \
-         AND dep.objid = {oid} AND dep.deptype = 'e')"
-    )
-}
-
-fn rows(
-    client: &mut Client,
-    what: &'static str,
-    sql: &str,
-) -> Result<Vec<postgres::Row>, CatalogError> {
-    client
-        .query(sql, &[])
-        .map_err(|source| CatalogError { what, source })
 }
 
 /// Read the reference part of the catalog.
