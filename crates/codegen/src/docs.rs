@@ -354,6 +354,7 @@ fn parts<'m>(model: &'m SchemaModel, tables: &[&'m Relation]) -> Vec<Vec<&'m Rel
 /// The whole `SCHEMA.md`.
 pub fn schema_markdown(model: &SchemaModel) -> String {
     let ids = entity_ids(model);
+    let anchors = first_anchors(model);
     let tables: Vec<&Relation> = model.relations.iter().filter(|r| is_table(r)).collect();
     let views: Vec<&Relation> = model
         .relations
@@ -482,19 +483,19 @@ pub fn schema_markdown(model: &SchemaModel) -> String {
     if !tables.is_empty() {
         out.push_str("## Tables\n\n");
         for r in &tables {
-            relation_section(&mut out, model, r, "table");
+            relation_section(&mut out, model, &anchors, r, "table");
         }
     }
     if !views.is_empty() {
         out.push_str("## Views\n\n");
         for r in &views {
-            relation_section(&mut out, model, r, "view");
+            relation_section(&mut out, model, &anchors, r, "view");
         }
     }
     if !composites.is_empty() {
         out.push_str("## Composite types\n\n");
         for r in &composites {
-            relation_section(&mut out, model, r, "type");
+            relation_section(&mut out, model, &anchors, r, "type");
         }
     }
     if !model.enums.is_empty() {
@@ -532,7 +533,12 @@ pub fn schema_markdown(model: &SchemaModel) -> String {
                 "```"
             };
             let _ = writeln!(out, "{fence}sql\n{signature}\n{fence}\n");
-            let _ = writeln!(out, "{} in {}.", capitalised(&f.kind), code(&f.language));
+            let _ = writeln!(
+                out,
+                "{} in {}.",
+                crate::constraints::capitalise(&f.kind),
+                code(&f.language)
+            );
             let runs: Vec<String> = model
                 .triggers
                 .iter()
@@ -566,14 +572,6 @@ fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-fn capitalised(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
-}
-
 /// An enum label as code; the empty label is shown as `''`.
 fn code_label(label: &str) -> String {
     if label.is_empty() {
@@ -602,17 +600,31 @@ fn function_anchors(model: &SchemaModel) -> Vec<(&schema::reference::FunctionInf
         .collect()
 }
 
-fn function_link(model: &SchemaModel, name: &QualifiedName) -> String {
-    match function_anchors(model)
-        .into_iter()
-        .find(|(f, _)| &f.name == name)
-    {
-        Some((_, anchor)) => format!("[{}](#{anchor})", code(&name.display_name())),
+/// Each function's anchor (the first overload's), computed once per file.
+type FunctionAnchors = BTreeMap<QualifiedName, String>;
+
+fn first_anchors(model: &SchemaModel) -> FunctionAnchors {
+    let mut out = FunctionAnchors::new();
+    for (f, anchor) in function_anchors(model) {
+        out.entry(f.name.clone()).or_insert(anchor);
+    }
+    out
+}
+
+fn function_link(anchors: &FunctionAnchors, name: &QualifiedName) -> String {
+    match anchors.get(name) {
+        Some(anchor) => format!("[{}](#{anchor})", code(&name.display_name())),
         None => code(&name.display_name()),
     }
 }
 
-fn relation_section(out: &mut String, model: &SchemaModel, r: &Relation, kind: &str) {
+fn relation_section(
+    out: &mut String,
+    model: &SchemaModel,
+    anchors: &FunctionAnchors,
+    r: &Relation,
+    kind: &str,
+) {
     let what = match r.kind {
         RelationKind::Table => "Table",
         RelationKind::PartitionedTable => "Partitioned table",
@@ -764,7 +776,7 @@ fn relation_section(out: &mut String, model: &SchemaModel, r: &Relation, kind: &
                 "- {}: {} runs {}",
                 code(&t.name),
                 code(&t.definition),
-                function_link(model, &t.function)
+                function_link(anchors, &t.function)
             )
         })
         .collect();
@@ -778,7 +790,7 @@ fn relation_section(out: &mut String, model: &SchemaModel, r: &Relation, kind: &
                 code(sqlstate),
                 c.raised_by
                     .as_ref()
-                    .map(|by| format!(" by {}", function_link(model, &by.function)))
+                    .map(|by| format!(" by {}", function_link(anchors, &by.function)))
                     .unwrap_or_default()
             )),
             _ => None,
