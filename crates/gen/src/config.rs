@@ -26,6 +26,13 @@
 //! # Enum labels -> variant names, one table per enum.
 //! [enums.form_type]
 //! "" = "Unset"
+//!
+//! # Field names of one typed query (named as in `-- name: GetBookWithAuthor :one`): the key
+//! # is the name the collision rule gives, the value the name to use.
+//! [queries.GetBookWithAuthor.columns]
+//! books_id = "book_id"
+//! [queries.GetBookWithAuthor.params]
+//! id = "book_id"
 //! ```
 //!
 //! A name part holding a `.` is written in double quotes: `'"my.table".col'`.
@@ -91,6 +98,17 @@ pub struct GenConfig {
     pub rename: Vec<Setting>,
     pub constraints: Vec<Setting>,
     pub enums: Vec<EnumLabels>,
+    pub queries: Vec<QueryFields>,
+}
+
+/// The field renames of one typed query (`[queries.NAME.columns]`, `[queries.NAME.params]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryFields {
+    /// The query's name, as in its `-- name:` line.
+    pub query: String,
+    pub origin: Origin,
+    pub columns: Vec<Setting>,
+    pub params: Vec<Setting>,
 }
 
 /// A configuration that cannot be used; every variant says where and what to do.
@@ -132,6 +150,17 @@ struct RawConfig {
     constraints: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     enums: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
+    #[serde(default)]
+    queries: BTreeMap<Spanned<String>, RawQueryFields>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQueryFields {
+    #[serde(default)]
+    columns: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    params: BTreeMap<Spanned<String>, Spanned<String>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -200,6 +229,16 @@ impl GenConfig {
                     labels: settings(labels),
                 })
                 .collect(),
+            queries: raw
+                .queries
+                .into_iter()
+                .map(|(k, fields)| QueryFields {
+                    origin: origin(k.span().start),
+                    query: k.into_inner(),
+                    columns: settings(fields.columns),
+                    params: settings(fields.params),
+                })
+                .collect(),
         })
     }
 
@@ -249,7 +288,53 @@ impl GenConfig {
                 ));
             }
         }
+        for q in &self.queries {
+            for (section, settings) in [("columns", &q.columns), ("params", &q.params)] {
+                for s in settings {
+                    out.push_str(&format!(
+                        "queries:{:?}:{section}:{:?}={:?}\n",
+                        q.query, s.key, s.value
+                    ));
+                }
+            }
+        }
         out
+    }
+
+    /// The typed queries' field renames, checked to be Rust identifiers. Whether each query
+    /// and field exists is checked when the queries are generated, against their real fields.
+    pub fn query_fields(
+        &self,
+    ) -> Result<BTreeMap<String, queries::fields::FieldRenames>, ConfigError> {
+        let mut out = BTreeMap::new();
+        for q in &self.queries {
+            let renames = |settings: &[Setting]| -> Result<Vec<_>, ConfigError> {
+                settings
+                    .iter()
+                    .map(|s| {
+                        identifier(s).map_err(|message| ConfigError::Invalid {
+                            origin: s.origin.clone(),
+                            key: s.key.clone(),
+                            message,
+                        })?;
+                        Ok(queries::fields::FieldRename {
+                            from: s.key.clone(),
+                            to: s.value.clone(),
+                            origin: s.origin.to_string(),
+                        })
+                    })
+                    .collect()
+            };
+            out.insert(
+                q.query.clone(),
+                queries::fields::FieldRenames {
+                    origin: q.origin.to_string(),
+                    columns: renames(&q.columns)?,
+                    params: renames(&q.params)?,
+                },
+            );
+        }
+        Ok(out)
     }
 
     /// Check every key against the migrated schema and turn the configuration into

@@ -218,6 +218,7 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
         None => GenConfig::default(),
     }
     .with_type_arguments(&request.type_args)?;
+    let query_fields = config.query_fields()?;
     let inputs_hash = inputs_hash(&set, &request.options, &config, request.docs_only);
     let queries_dir = request.queries_dir.as_ref().filter(|_| !request.docs_only);
     let queries = match queries_dir {
@@ -228,6 +229,16 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
         )?),
         None => None,
     };
+    if let (None, Some(q), false) = (&queries, config.queries.first(), request.docs_only) {
+        return Err(ConfigError::Invalid {
+            origin: q.origin.clone(),
+            key: format!("queries.{}", q.query),
+            message: "there is no queries folder to generate (crates/db/queries beside the \
+                      migrations folder); remove this table or add the folder"
+                .to_owned(),
+        }
+        .into());
+    }
 
     if !request.force
         && recorded_hashes_match(&request.out_dir, &inputs_hash, request.docs_only)?
@@ -312,7 +323,8 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     ));
     // After the outputs hash: queries.rs records its own hashes.
     if let (Some(step), Some(inferred)) = (&queries, &inferred) {
-        let options = queries::Options::with_codegen(&options);
+        let mut options = queries::Options::with_codegen(&options);
+        options.fields = query_fields;
         files.push(step.file(inferred, &model, &options)?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

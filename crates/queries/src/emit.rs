@@ -16,6 +16,7 @@
 //! `QueryError::UnexpectedNull`, never a panic.
 
 use crate::annotate::Command;
+use crate::fields::{FieldKind, apply_renames, unique_fields};
 use crate::infer::{InferredColumn, InferredQuery};
 use crate::{Error, Options};
 use codegen::naming::{ident, snake, upper_camel};
@@ -24,7 +25,6 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 use schema::SchemaModel;
 use schema::model::{PgType, PgTypeKind};
-use std::collections::BTreeMap;
 
 /// The runtime part of the generated file (see `runtime.rs`).
 pub const RUNTIME: &str = include_str!("runtime.rs");
@@ -37,6 +37,17 @@ pub fn emit(
 ) -> Result<TokenStream, Error> {
     let mut sorted: Vec<&InferredQuery> = queries.iter().collect();
     sorted.sort_by(|a, b| a.def.name.cmp(&b.def.name));
+    for (name, renames) in &options.fields {
+        if !sorted.iter().any(|q| q.def.name == *name) {
+            return Err(Error::FieldRename {
+                origin: renames.origin.clone(),
+                message: format!(
+                    "[queries.{name}]: no query is named `{name}` (names are written as in \
+                     `-- name: {name} :one`)"
+                ),
+            });
+        }
+    }
     let mut plans = Vec::with_capacity(sorted.len());
     for q in sorted {
         plans.push(plan(q, model, options)?);
@@ -237,7 +248,8 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
         wanted.push((snake("parameter", &p.name)?, None));
     }
     let mut param_fields = Vec::new();
-    for (p, field) in q.params.iter().zip(unique_fields(&wanted)?) {
+    let fields = rename(q, FieldKind::Params, unique_fields(&wanted)?, options)?;
+    for (p, field) in q.params.iter().zip(fields) {
         let field = ident(&field);
         let inner = rust_type(&p.ty, codegen_options)
             .map_err(|e| type_error(q, format!("parameter `{}`", p.name), e))?;
@@ -339,8 +351,8 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
             let prefix = c.origin.as_ref().map(|o| o.relation.name.clone());
             wanted.push((field, prefix));
         }
-        let names: Vec<Ident> = unique_fields(&wanted)
-            .map_err(|e| query_error(q, e.to_string()))?
+        let names = unique_fields(&wanted).map_err(|e| query_error(q, e.to_string()))?;
+        let names: Vec<Ident> = rename(q, FieldKind::Columns, names, options)?
             .iter()
             .map(|f| ident(f))
             .collect();
@@ -477,61 +489,24 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
     })
 }
 
-/// Distinct field names for wanted (field, relation) pairs, in order; the rule for result
-/// columns and parameters alike. Fields nobody else wants are kept. When several want one
-/// field and each names a different relation, each becomes `relation_field` (`authors_id`,
-/// `books_id`); otherwise the first keeps it and the others get `field_2`, `field_3`, ... A
-/// made-up name that is taken already gets the next free `_n`.
-pub fn unique_fields(wanted: &[(String, Option<String>)]) -> Result<Vec<String>, codegen::Error> {
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-    for (field, _) in wanted {
-        *count.entry(field).or_default() += 1;
-    }
-    let mut taken: std::collections::BTreeSet<String> = wanted
-        .iter()
-        .filter(|(f, _)| count[f.as_str()] == 1)
-        .map(|(f, _)| f.clone())
-        .collect();
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut out = Vec::with_capacity(wanted.len());
-    for (field, _) in wanted {
-        let n = count[field.as_str()];
-        if n == 1 {
-            out.push(field.clone());
-            continue;
-        }
-        let group: Vec<Option<&String>> = wanted
-            .iter()
-            .filter(|(f, _)| f == field)
-            .map(|(_, r)| r.as_ref())
-            .collect();
-        let relations: std::collections::BTreeSet<&String> =
-            group.iter().flatten().copied().collect();
-        let k = seen.entry(field).or_default();
-        *k += 1;
-        let chosen = if relations.len() == n {
-            let relation = group[*k - 1].expect("every member names a relation");
-            let candidate = format!("{}_{field}", snake("relation", relation)?);
-            let mut chosen = candidate.clone();
-            let mut suffix = 2;
-            while taken.contains(&chosen) {
-                chosen = format!("{candidate}_{suffix}");
-                suffix += 1;
-            }
-            chosen
-        } else if *k == 1 && !taken.contains(field) {
-            field.clone()
-        } else {
-            let mut suffix = (*k).max(2);
-            while taken.contains(&format!("{field}_{suffix}")) {
-                suffix += 1;
-            }
-            format!("{field}_{suffix}")
-        };
-        taken.insert(chosen.clone());
-        out.push(chosen);
-    }
-    Ok(out)
+/// `names` with the query's `gen.toml` renames applied.
+fn rename(
+    q: &InferredQuery,
+    kind: FieldKind,
+    names: Vec<String>,
+    options: &Options,
+) -> Result<Vec<String>, Error> {
+    let Some(renames) = options.fields.get(&q.def.name) else {
+        return Ok(names);
+    };
+    let list = match kind {
+        FieldKind::Columns => &renames.columns,
+        FieldKind::Params => &renames.params,
+    };
+    apply_renames(&q.def.name, kind, names, list).map_err(|e| Error::FieldRename {
+        origin: e.origin,
+        message: e.message,
+    })
 }
 
 fn column_doc(c: &InferredColumn) -> Vec<String> {
@@ -712,59 +687,5 @@ fn query_id(plans: &[Plan]) -> TokenStream {
                 f.write_str(self.name())
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unique_fields;
-
-    fn names(wanted: &[(&str, Option<&str>)]) -> Vec<String> {
-        let wanted: Vec<(String, Option<String>)> = wanted
-            .iter()
-            .map(|(f, r)| ((*f).to_owned(), r.map(str::to_owned)))
-            .collect();
-        unique_fields(&wanted).unwrap()
-    }
-
-    #[test]
-    fn colliding_fields_take_their_relation_else_a_number() {
-        // Different relations: each takes its relation's name.
-        assert_eq!(
-            names(&[
-                ("id", Some("authors")),
-                ("name", Some("authors")),
-                ("id", Some("books"))
-            ]),
-            ["authors_id", "name", "books_id"]
-        );
-        // One relation twice (a self-join), or expressions: the first keeps the name.
-        assert_eq!(
-            names(&[("id", Some("e")), ("id", Some("e")), ("id", Some("e"))]),
-            ["id", "id_2", "id_3"]
-        );
-        assert_eq!(
-            names(&[("jsonb_build_array", None), ("jsonb_build_array", None)]),
-            ["jsonb_build_array", "jsonb_build_array_2"]
-        );
-        assert_eq!(names(&[("id", Some("t")), ("id", None)]), ["id", "id_2"]);
-        // Names that are taken already are skipped; a unique name is never changed.
-        assert_eq!(
-            names(&[
-                ("authors_id", None),
-                ("id", Some("authors")),
-                ("id", Some("books"))
-            ]),
-            ["authors_id", "authors_id_2", "books_id"]
-        );
-        assert_eq!(
-            names(&[("x", None), ("x", None), ("x_2", None)]),
-            ["x", "x_3", "x_2"]
-        );
-        // Parameters (no relation): `@userId` and `@user_id`.
-        assert_eq!(
-            names(&[("user_id", None), ("user_id", None)]),
-            ["user_id", "user_id_2"]
-        );
     }
 }

@@ -18,6 +18,7 @@
 
 pub mod annotate;
 pub mod emit;
+pub mod fields;
 pub mod infer;
 
 use annotate::{Diagnostic, QueryDef, SourceFile};
@@ -37,6 +38,7 @@ const HASH_PREFIX: &str = "// gen-hash: inputs ";
 pub const SOURCES: &[(&str, &str)] = &[
     ("annotate.rs", include_str!("annotate.rs")),
     ("emit.rs", include_str!("emit.rs")),
+    ("fields.rs", include_str!("fields.rs")),
     ("infer.rs", include_str!("infer.rs")),
     ("lib.rs", include_str!("lib.rs")),
     ("runtime.rs", include_str!("runtime.rs")),
@@ -72,6 +74,9 @@ pub enum Error {
         name: String,
         message: String,
     },
+    /// A `gen.toml` `[queries.NAME]` rename that does not apply.
+    #[error("{origin}: {message}")]
+    FieldRename { origin: String, message: String },
     #[error("reading {what} failed: {source}")]
     Catalog {
         what: &'static str,
@@ -95,6 +100,8 @@ pub struct Options {
     pub codegen: codegen::Options,
     /// Path under which `queries.rs` reaches the generated row structs.
     pub models_module: String,
+    /// Field renames per query name (`gen.toml` `[queries.NAME.columns]`/`.params`).
+    pub fields: std::collections::BTreeMap<String, fields::FieldRenames>,
 }
 
 impl Default for Options {
@@ -102,6 +109,7 @@ impl Default for Options {
         Options {
             codegen: codegen::Options::default(),
             models_module: "super::models".to_owned(),
+            fields: std::collections::BTreeMap::new(),
         }
     }
 }
