@@ -527,25 +527,10 @@ pub fn expect_detail(err: &DbError, detail: &str) {
 }
 
 /// Everything the server said about an error: SQLSTATE, message, constraint, table,
-/// detail, hint and context (or the client-side error when there is no server error).
+/// detail, hint and context, one per line (or the client-side error and its causes when there
+/// is no server error): [`pgerror::describe`]'s full form.
 pub fn describe(err: &postgres::Error) -> String {
-    let Some(db) = err.as_db_error() else {
-        return format!("client error: {err}");
-    };
-    let mut out = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-    let fields = [
-        ("constraint", db.constraint()),
-        ("table", db.table()),
-        ("detail", db.detail()),
-        ("hint", db.hint()),
-        ("context", db.where_()),
-    ];
-    for (name, value) in fields {
-        if let Some(value) = value {
-            let _ = write!(out, "\n  {name}: {value}");
-        }
-    }
-    out
+    format!("{:#}", pgerror::describe(err))
 }
 
 #[cfg(test)]

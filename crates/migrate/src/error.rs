@@ -129,7 +129,7 @@ pub enum Error {
     },
 
     /// A database operation of the engine itself failed (connection, lock, history table).
-    #[error("{context}: {}", crate::pgerror::describe(source))]
+    #[error("{context}: {}", ::pgerror::describe(source))]
     Db {
         /// What the engine was doing.
         context: String,

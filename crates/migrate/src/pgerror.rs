@@ -6,32 +6,6 @@ use postgres::error::{DbError, ErrorPosition};
 
 use crate::error::SqlFailure;
 
-/// One line describing a driver error: SQLSTATE, message, detail and hint when the server sent them.
-pub(crate) fn describe(err: &postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => {
-            let mut s = format!("{} {}: {}", db.severity(), db.code().code(), db.message());
-            if let Some(d) = db.detail() {
-                s.push_str(&format!(" (detail: {d})"));
-            }
-            if let Some(h) = db.hint() {
-                s.push_str(&format!(" (hint: {h})"));
-            }
-            s
-        }
-        None => {
-            // Connection-level errors carry their cause in the source chain.
-            let mut s = err.to_string();
-            let mut source = std::error::Error::source(err);
-            while let Some(cause) = source {
-                s.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            s
-        }
-    }
-}
-
 /// Locate `err` in the script at `path`, whose text from character offset `char_offset` on is
 /// what was sent to the server (0 when the whole file was sent as one query).
 pub(crate) fn locate(
@@ -59,7 +33,7 @@ pub(crate) fn locate_prefixed(
             source_line: None,
             code: err.code().map(|c| c.code().to_string()).unwrap_or_default(),
             severity: "ERROR".into(),
-            message: describe(err),
+            message: ::pgerror::describe(err).to_string(),
             detail: None,
             hint: None,
             context: None,

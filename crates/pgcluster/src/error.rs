@@ -199,7 +199,7 @@ impl Error {
     pub(crate) fn pg(action: impl Into<String>, source: postgres::Error) -> Error {
         Error::Postgres {
             action: action.into(),
-            message: render_pg_error(&source),
+            message: pgerror::describe(&source).to_string(),
             source,
         }
     }
@@ -239,33 +239,6 @@ impl Error {
             hint: hint.into(),
         }
     }
-}
-
-/// Renders a client error with the server's SQLSTATE, message, detail and hint when present
-/// (`postgres::Error`'s own Display only says "db error").
-pub(crate) fn render_pg_error(err: &postgres::Error) -> String {
-    if let Some(db) = err.as_db_error() {
-        let mut out = format!(
-            "{}: {} (SQLSTATE {})",
-            db.severity(),
-            db.message(),
-            db.code().code()
-        );
-        if let Some(detail) = db.detail() {
-            let _ = write!(out, "; DETAIL: {detail}");
-        }
-        if let Some(hint) = db.hint() {
-            let _ = write!(out, "; HINT: {hint}");
-        }
-        return out;
-    }
-    let mut out = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(s) = source {
-        let _ = write!(out, ": {s}");
-        source = s.source();
-    }
-    out
 }
 
 /// The last `lines` lines of `text`, trimmed.

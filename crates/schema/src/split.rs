@@ -57,6 +57,17 @@ pub(crate) fn tokenize(sql: &str) -> Result<Vec<(Token, std::ops::Range<usize>)>
         .collect())
 }
 
+/// The tokens of `sql` as [`split`] reads them (sqlparser's PostgreSQL tokenizer), without
+/// whitespace, comments and the end-of-input marker. String literals are as written between
+/// their quotes (a quote inside is still doubled: `it''s`); callers that want the value undo it.
+pub fn tokens(sql: &str) -> Result<Vec<Token>, SplitError> {
+    Ok(tokenize(sql)?
+        .into_iter()
+        .map(|(token, _)| token)
+        .filter(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
+        .collect())
+}
+
 /// Converts sqlparser's (line, column) locations, which count characters, into byte offsets.
 /// Locations are requested in increasing order, so a cursor makes the whole pass linear.
 struct Offsets<'a> {

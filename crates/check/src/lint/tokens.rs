@@ -1,7 +1,8 @@
-//! Tokens (sqlparser's tokenizer, PostgreSQL dialect) and facts read from them: the fallback
-//! for statements sqlparser cannot parse, and the source of string literals everywhere.
+//! Tokens (the statement splitter's, [`schema::split::tokens`]: sqlparser's PostgreSQL
+//! tokenizer) and facts read from them: the fallback for statements sqlparser cannot parse,
+//! and the source of string literals everywhere.
 
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::Token;
 
 use super::facts::{ConstraintKind, Fact, Name, SERIAL_TYPES};
 
@@ -39,35 +40,32 @@ impl Tok {
     }
 }
 
-/// Tokenize `sql`.
+/// Tokenize `sql` with the splitter's tokenizer ([`schema::split::tokens`]).
 pub fn tokenize(sql: &str) -> Result<Vec<Tok>, String> {
-    let dialect = sqlparser::dialect::PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
-        .tokenize()
-        .map_err(|e| e.to_string())?;
+    let tokens = schema::split::tokens(sql).map_err(|e| e.message)?;
     Ok(tokens
         .into_iter()
-        .filter_map(|t| match t {
-            Token::Whitespace(_) | Token::EOF => None,
-            Token::Word(w) => Some(Tok::Word {
+        .map(|t| match t {
+            Token::Word(w) => Tok::Word {
                 text: if w.quote_style.is_some() {
                     w.value
                 } else {
                     w.value.to_lowercase()
                 },
                 quoted: w.quote_style.is_some(),
-            }),
+            },
+            // Written as is: a doubled quote stands for one.
             Token::SingleQuotedString(s)
             | Token::EscapedStringLiteral(s)
             | Token::NationalStringLiteral(s)
-            | Token::UnicodeStringLiteral(s) => Some(Tok::Str(s)),
-            Token::LParen => Some(Tok::Punct('(')),
-            Token::RParen => Some(Tok::Punct(')')),
-            Token::Comma => Some(Tok::Punct(',')),
-            Token::Period => Some(Tok::Punct('.')),
-            Token::Mul => Some(Tok::Punct('*')),
-            Token::SemiColon => Some(Tok::Punct(';')),
-            other => Some(Tok::Other(other.to_string())),
+            | Token::UnicodeStringLiteral(s) => Tok::Str(s.replace("''", "'")),
+            Token::LParen => Tok::Punct('('),
+            Token::RParen => Tok::Punct(')'),
+            Token::Comma => Tok::Punct(','),
+            Token::Period => Tok::Punct('.'),
+            Token::Mul => Tok::Punct('*'),
+            Token::SemiColon => Tok::Punct(';'),
+            other => Tok::Other(other.to_string()),
         })
         .collect())
 }
