@@ -1,5 +1,5 @@
 //! The nasty fixture schema's generated code (`tests/nasty/`, kept current by
-//! `crates/gen/tests/generated.rs`) compiles and works against that schema: every mapped type
+//! `crates/generate/tests/generated.rs`) compiles and works against that schema: every mapped type
 //! decodes, quoted and mixed-case names, partitions, domains, enums in another schema,
 //! trigger-raised names.
 

@@ -1,5 +1,5 @@
 //! The torture schema's generated code (`tests/torture/`, kept current by
-//! `crates/gen/tests/torture.rs`) compiles with `-D warnings`, passes clippy, and works
+//! `crates/generate/tests/torture.rs`) compiles with `-D warnings`, passes clippy, and works
 //! against that schema: every label of every enum round-trips through the database (also
 //! through a domain over the enum and arrays of both), and a row of every mapped type decodes.
 
@@ -26,7 +26,7 @@ use torture::enums::*;
 use torture::models;
 
 fn torture_db() -> TestDatabase {
-    let set = migrate::MigrationSet::discover(&root().join("crates/gen/tests/torture/migrations"))
+    let set = migrate::MigrationSet::discover(&root().join("crates/generate/tests/torture/migrations"))
         .unwrap();
     cluster()
         .database_from_template(&format!("db_torture_{}", set.hash()), |c| {

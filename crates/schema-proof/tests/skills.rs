@@ -5,8 +5,8 @@
 
 use std::sync::Barrier;
 
-use governance::sqlstate::{CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION};
-use governance::{Client, Failures, Refusal, Schema, TestDb, describe, error_is, fill};
+use schema_proof::sqlstate::{CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION};
+use schema_proof::{Client, Failures, Refusal, Schema, TestDb, describe, error_is, fill};
 
 const IDS: &[(&str, &str)] = &[
     ("U1", "e2000000-0000-4000-8000-000000000001"),
@@ -336,7 +336,7 @@ fn eight_sessions_racing_past_the_limit_leave_exactly_100() {
 /// The control experiment: with the owner-row lock removed from the trigger, the same race
 /// leaves more than 100 skills (in most rounds; the psql control run got 107). It proves the
 /// race above really races and that the lock is what keeps the count exact. Ignored because
-/// it is probabilistic by nature: `cargo test -p governance --test skills -- --ignored`.
+/// it is probabilistic by nature: `cargo test -p schema-proof --test skills -- --ignored`.
 #[test]
 #[ignore = "probabilistic control experiment; run with --ignored"]
 fn control_without_the_lock_the_race_overshoots() {

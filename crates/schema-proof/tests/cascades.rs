@@ -6,7 +6,7 @@
 //! Every test starts from [`SETUP`] on its own clone of each template: two organizations with
 //! cap records, three groups, eight users who are members of everything, one override each.
 
-use governance::{Schema, TestDb, fill};
+use schema_proof::{Schema, TestDb, fill};
 
 const IDS: &[(&str, &str)] = &[
     ("O1", "c1000000-0000-4000-8000-000000000001"),

@@ -7,10 +7,10 @@
 //! Batches are passed as typed array parameters, as an application calls it; the malformed
 //! ones that a typed parameter cannot express (a two-dimensional array) are SQL text.
 
-use governance::sqlstate::{
+use schema_proof::sqlstate::{
     CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, INVALID_PARAMETER_VALUE, UNIQUE_VIOLATION,
 };
-use governance::{Failures, Refusal, Schema, TestDb, describe};
+use schema_proof::{Failures, Refusal, Schema, TestDb, describe};
 use postgres::GenericClient;
 use postgres::types::ToSql;
 use uuid::Uuid;
@@ -314,7 +314,7 @@ fn each_rejection_is_typed_with_its_position() {
             with_detail(
                 rejected(
                     "user_ai_budget_overrides_spend_limit_micros_max_check (10^12 + 1)",
-                    Batch::of(&[(b(3), G1, governance::MAX_LIMIT_MICROS + 1)]),
+                    Batch::of(&[(b(3), G1, schema_proof::MAX_LIMIT_MICROS + 1)]),
                     CHECK_VIOLATION,
                     "user_ai_budget_overrides_spend_limit_micros_max_check",
                 ),

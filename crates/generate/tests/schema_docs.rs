@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn mermaid_dir() -> PathBuf {
-    root().join("crates/gen/tests/mermaid")
+    root().join("crates/generate/tests/mermaid")
 }
 
-/// Parse every diagram of `markdown` with Mermaid (node + `crates/gen/tests/mermaid`,
+/// Parse every diagram of `markdown` with Mermaid (node + `crates/generate/tests/mermaid`,
 /// installed with `npm ci` on first use). `None`, with a visible message, where node or the
 /// npm packages cannot be had.
 fn mermaid_parse(markdown: &Path) -> Option<Result<String, String>> {

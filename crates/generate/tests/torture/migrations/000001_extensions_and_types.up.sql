@@ -1,5 +1,5 @@
 -- The torture schema: every name and type a real project has that a generator can trip on.
--- Generated into crates/db/tests/torture/ by crates/gen/tests/torture.rs (with gen.toml
+-- Generated into crates/db/tests/torture/ by crates/generate/tests/torture.rs (with gen.toml
 -- beside this folder and `--type tsvector=String`), compiled and exercised by
 -- crates/db/tests/torture.rs.
 

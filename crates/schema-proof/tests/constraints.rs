@@ -7,8 +7,8 @@
 //! refused statements run in rolled-back transactions, accepted ones are committed, so a
 //! test reads top to bottom like the psql script it comes from.
 
-use governance::sqlstate::{CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION};
-use governance::{Refusal, SYSTEM_USER, Schema, TestDb, fill};
+use schema_proof::sqlstate::{CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, UNIQUE_VIOLATION};
+use schema_proof::{Refusal, SYSTEM_USER, Schema, TestDb, fill};
 
 /// The case data's ids, as `{NAME}` placeholders for [`q`].
 const IDS: &[(&str, &str)] = &[

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn torture_dir() -> PathBuf {
-    root().join("crates/gen/tests/torture")
+    root().join("crates/generate/tests/torture")
 }
 
 fn torture_request(out: &Path) -> GenRequest {

@@ -4,8 +4,8 @@
 //! and keeps the user row and the spend history. Translates the soft-delete pair of
 //! `.scratch/cases/02_cascades.sql` (case 5), plus what follows from it.
 
-use governance::sqlstate::CHECK_VIOLATION;
-use governance::{Refusal, Schema, TestDb, fill};
+use schema_proof::sqlstate::CHECK_VIOLATION;
+use schema_proof::{Refusal, Schema, TestDb, fill};
 
 const IDS: &[(&str, &str)] = &[
     ("O1", "c1000000-0000-4000-8000-000000000001"),

@@ -46,8 +46,8 @@
 //! - [`fill`] lets case SQL name its data with placeholders (`'{U1}'`) instead of raw uuids.
 //!
 //! ```no_run
-//! use governance::sqlstate::CHECK_VIOLATION;
-//! use governance::{Schema, TestDb, expect_violation};
+//! use schema_proof::sqlstate::CHECK_VIOLATION;
+//! use schema_proof::{Schema, TestDb, expect_violation};
 //!
 //! let mut db = TestDb::new(Schema::Fixtures);
 //! let err = expect_violation(
