@@ -1208,6 +1208,8 @@ impl Analyzer<'_> {
                 .iter()
                 .any(|a| self.expr(a, scope, ctes).is_some())
                 .then_some(Proof::Coalesce),
+            // `GROUPING(...)` is a bit mask, never NULL.
+            "grouping" => Some(Proof::Function),
             "greatest" | "least" => args
                 .iter()
                 .any(|a| self.expr(a, scope, ctes).is_some())
