@@ -709,3 +709,25 @@ fn stars_keep_the_column_rule() {
         )],
     );
 }
+
+#[test]
+fn unparsable_statements_fall_back_with_a_note() {
+    // sqlparser 0.63 does not know `FOR NO KEY UPDATE`; PostgreSQL does.
+    let sql = "SELECT id + 1 AS next, name FROM parent WHERE id = @id FOR NO KEY UPDATE";
+    check("", &[(sql, &["Option<i32>", "String"])]);
+    let db = fixture_db();
+    let mut client = db.connect().unwrap();
+    let defs = queries::parse(&[queries::annotate::SourceFile {
+        display: "queries.sql".to_owned(),
+        text: format!("-- name: Locked :many\n{sql};\n"),
+    }])
+    .unwrap();
+    let inferred = queries::infer::infer(&mut client, &defs).unwrap();
+    assert_eq!(inferred[0].notes.len(), 1);
+    assert!(
+        inferred[0].notes[0].starts_with("sqlparser could not parse it (sql parser error: "),
+        "{:?}",
+        inferred[0].notes
+    );
+    assert!(inferred[0].notes[0].ends_with("so its expression columns are optional."));
+}
