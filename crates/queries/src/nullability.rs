@@ -43,6 +43,9 @@ use std::collections::{BTreeSet, HashMap};
 /// OIDs below this are built into PostgreSQL.
 const FIRST_NORMAL_OID: u32 = 16384;
 
+/// Between schema and relation in [`Catalog`] keys: a character no identifier contains.
+const SEPARATOR: &str = "\u{0}";
+
 /// Why an expression column cannot be NULL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Proof {
@@ -272,7 +275,8 @@ struct Proc {
 /// The catalog facts the rules need, read once per run.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    /// `schema.relation` and, for relations visible on the search path, `relation`.
+    /// `schema` [`SEPARATOR`] `relation` and, for relations visible on the search path,
+    /// `relation`.
     relations: HashMap<String, Vec<CatalogColumn>>,
     /// By `proname`.
     functions: HashMap<String, Vec<Proc>>,
@@ -314,7 +318,7 @@ impl Catalog {
             }
             catalog
                 .relations
-                .entry(format!("{schema}.{relation}"))
+                .entry(format!("{schema}{SEPARATOR}{relation}"))
                 .or_default()
                 .push(column);
         }
@@ -539,7 +543,7 @@ impl Analyzer<'_> {
         for item in items {
             match item {
                 SelectItem::UnnamedExpr(e) => out.push(Col {
-                    name: self.column_name(e, scope, ctes),
+                    name: Self::column_name(e),
                     proof: self.expr(e, scope, ctes),
                     string: self.is_string(e, scope),
                 }),
@@ -590,11 +594,21 @@ impl Analyzer<'_> {
     }
 
     /// PostgreSQL's name for an unaliased output column, when certain.
-    fn column_name(&self, e: &Expr, scope: &Scope, ctes: &Ctes) -> Option<String> {
+    fn column_name(e: &Expr) -> Option<String> {
         match e {
             Expr::Identifier(i) => Some(ident(i)),
             Expr::CompoundIdentifier(parts) => parts.last().map(ident),
-            Expr::Nested(inner) => self.column_name(inner, scope, ctes),
+            Expr::Nested(inner) => Self::column_name(inner),
+            // A cast keeps a column's or function's name; of anything else PostgreSQL
+            // takes the type's name.
+            Expr::Cast { expr, .. } => match &**expr {
+                Expr::Identifier(_)
+                | Expr::CompoundIdentifier(_)
+                | Expr::Function(_)
+                | Expr::Nested(_)
+                | Expr::Cast { .. } => Self::column_name(expr),
+                _ => None,
+            },
             Expr::Function(f) => object_name(&f.name)?.pop(),
             Expr::Case { .. } => Some("case".to_owned()),
             Expr::Exists { .. } => Some("exists".to_owned()),
@@ -736,7 +750,7 @@ impl Analyzer<'_> {
         {
             return columns.clone();
         }
-        let columns = self.catalog.relations.get(&parts.join("."))?;
+        let columns = self.catalog.relations.get(&parts.join(SEPARATOR))?;
         Some(
             columns
                 .iter()

@@ -461,6 +461,16 @@ fn ctes_and_subqueries_carry_their_columns() {
                 "SELECT * FROM (SELECT count(*) AS n, max(id) AS m FROM child) s",
                 &["i64", "Option<i32>"],
             ),
+            // A cast keeps the function's name (`count`), as PostgreSQL names it.
+            (
+                "SELECT s.count, s.id FROM (SELECT count(*)::int, max(id) AS id FROM child) s",
+                &["i32", "Option<i32>"],
+            ),
+            // A schema-qualified table.
+            (
+                "SELECT public.parent.name || '' AS a, parent.id + 0 AS b FROM public.parent",
+                &["String", "i32"],
+            ),
             // The CTE on the nullable side of a LEFT JOIN.
             (
                 "WITH t AS (SELECT parent_id, count(*) AS n FROM child GROUP BY parent_id)
