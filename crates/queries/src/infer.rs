@@ -14,8 +14,13 @@
 //!    `plan_cache_mode = force_generic_plan`, executed with NULL arguments) shows it coming
 //!    from the nullable side of an outer join, or the plan has grouping sets, or the plan's
 //!    output for it is not a plain reference to a scan of that table;
-//! 3. everything else (expressions, aggregates, function results, view columns, nullable
-//!    columns) is nullable.
+//! 3. an expression, or a NOT NULL column rule 2 could not prove, that
+//!    [`crate::nullability`] proves NOT NULL from the parsed statement and the catalog
+//!    (`count(*)`, `COALESCE(sum(x), 0)`, a literal, a CTE's NOT NULL column, ...) is NOT
+//!    NULL;
+//! 4. everything else (other expressions, aggregates, function results, view columns,
+//!    nullable columns) is nullable. A statement sqlparser cannot parse gets rules 1, 2
+//!    and 4 only, with a note in its docs.
 //!
 //! A generic plan matters: with a custom plan for NULL arguments the planner would fold
 //! `WHERE x = NULL` to an empty result and show no joins at all. An outer join the planner
@@ -24,6 +29,7 @@
 
 use crate::Error;
 use crate::annotate::QueryDef;
+use crate::nullability::{self, Analysis, Proof};
 use postgres::Client;
 use schema::model::{PgType, PgTypeKind, QualifiedName};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -94,6 +100,8 @@ pub enum Nullability {
     Unproven,
     /// Not a column reference: an expression, aggregate, function result, ...
     Expression,
+    /// An expression (or an unproven column) proven NOT NULL by [`crate::nullability`].
+    Proven(Proof),
 }
 
 impl Nullability {
@@ -107,6 +115,7 @@ impl Nullability {
             Nullability::OuterJoin => "nullable side of an outer join",
             Nullability::Unproven => "NOT NULL column, but not provably a plain scan output",
             Nullability::Expression => "expression",
+            Nullability::Proven(proof) => proof.describe(),
         }
     }
 }
@@ -125,9 +134,28 @@ pub fn split_suffix(name: &str) -> (&str, Option<bool>) {
     }
 }
 
+/// Which rules decide the nullability of expression columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expressions {
+    /// Every expression column is nullable (the rule before [`crate::nullability`]; kept
+    /// to measure what the proofs change).
+    Optional,
+    /// Expressions [`crate::nullability`] proves are NOT NULL.
+    Proven,
+}
+
 /// Prepare and describe every query. Runs one `BEGIN ... ROLLBACK` for the plans; leaves
 /// no prepared statement behind.
 pub fn infer(client: &mut Client, defs: &[QueryDef]) -> Result<Vec<InferredQuery>, Error> {
+    infer_with(client, defs, Expressions::Proven)
+}
+
+/// [`infer`], choosing the rules for expression columns.
+pub fn infer_with(
+    client: &mut Client,
+    defs: &[QueryDef],
+    expressions: Expressions,
+) -> Result<Vec<InferredQuery>, Error> {
     let types = TypeTable::load(client)?;
     let mut statements = Vec::with_capacity(defs.len());
     for def in defs {
@@ -144,11 +172,29 @@ pub fn infer(client: &mut Client, defs: &[QueryDef]) -> Result<Vec<InferredQuery
         .filter(|&oid| oid != 0)
         .collect();
     let attributes = Attributes::load(client, &oids.into_iter().collect::<Vec<_>>())?;
+    let analyses = match expressions {
+        Expressions::Optional => vec![Analysis::Unknown; defs.len()],
+        Expressions::Proven => {
+            let statements: Vec<(&str, Vec<bool>)> = defs
+                .iter()
+                .map(|d| {
+                    (
+                        d.sql.as_str(),
+                        d.params.iter().map(|p| p.nullable).collect(),
+                    )
+                })
+                .collect();
+            nullability::prove(client, &statements).map_err(|source| Error::Catalog {
+                what: "tables and functions for nullability (pg_class, pg_proc)",
+                source,
+            })?
+        }
+    };
 
     let mut out = Vec::with_capacity(defs.len());
     let mut in_transaction = false;
     let result = (|| {
-        for (def, stmt) in defs.iter().zip(&statements) {
+        for ((def, stmt), analysis) in defs.iter().zip(&statements).zip(&analyses) {
             let mut columns = Vec::new();
             let mut notes = Vec::new();
             let mut needs_plan = false;
@@ -221,6 +267,7 @@ pub fn infer(client: &mut Client, defs: &[QueryDef]) -> Result<Vec<InferredQuery
                     col.nullable = verdict != Nullability::NotNullColumn;
                 }
             }
+            apply_proofs(&mut columns, analysis, &mut notes);
             let params = def
                 .params
                 .iter()
@@ -266,6 +313,31 @@ pub fn infer(client: &mut Client, defs: &[QueryDef]) -> Result<Vec<InferredQuery
     }
     result?;
     Ok(out)
+}
+
+/// Make the columns [`crate::nullability`] proves NOT NULL plain, where the rules above
+/// left them optional as expressions or unproven columns (never a forced, nullable or
+/// outer-join column).
+fn apply_proofs(columns: &mut [InferredColumn], analysis: &Analysis, notes: &mut Vec<String>) {
+    let open =
+        |c: &InferredColumn| matches!(c.why, Nullability::Expression | Nullability::Unproven);
+    if let Analysis::Unparsed(message) = analysis {
+        if columns.iter().any(open) {
+            notes.push(format!(
+                "sqlparser could not parse it ({message}), so its expression columns are optional."
+            ));
+        }
+        return;
+    }
+    let count = columns.len();
+    for (i, col) in columns.iter_mut().enumerate() {
+        if open(col)
+            && let Some(proof) = analysis.proof(i, count)
+        {
+            col.why = Nullability::Proven(proof);
+            col.nullable = false;
+        }
+    }
 }
 
 /// The generic plan of `def` as EXPLAIN JSON text (inside the caller's transaction).

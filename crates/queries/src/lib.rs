@@ -9,6 +9,7 @@
 //!
 //! - [`annotate`]: `.sql` files → [`annotate::QueryDef`]s (names, commands, parameters, docs);
 //! - [`infer`]: prepare on the live database → parameter and column types, nullability;
+//! - [`nullability`]: proofs that expression columns cannot be NULL (sqlparser + catalog);
 //! - [`emit`]: → Rust tokens (`runtime.rs` is the fixed part of the generated file);
 //! - [`generate`] / [`generate_str`]: the three in one call, for tests and tools;
 //!   [`GenStep`]: the step `cargo xtask gen` runs (hashes, no-op detection, the file).
@@ -20,6 +21,7 @@ pub mod annotate;
 pub mod emit;
 pub mod fields;
 pub mod infer;
+pub mod nullability;
 
 use annotate::{Diagnostic, QueryDef, SourceFile};
 use codegen::GeneratedFile;
@@ -41,6 +43,7 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("fields.rs", include_str!("fields.rs")),
     ("infer.rs", include_str!("infer.rs")),
     ("lib.rs", include_str!("lib.rs")),
+    ("nullability.rs", include_str!("nullability.rs")),
     ("runtime.rs", include_str!("runtime.rs")),
 ];
 

@@ -112,8 +112,8 @@ fn forced_suffixes_expressions_views_functions() {
         (1, "one", Some("one"), Some("one"))
     );
     let e = q.expressions(2).unwrap();
-    let expected: (Option<i32>, Option<String>, Option<i32>, Option<String>) =
-        (Some(3), Some("TWO".into()), Some(20), Some("second".into()));
+    let expected: (i32, String, Option<i32>, Option<String>) =
+        (3, "TWO".into(), Some(20), Some("second".into()));
     assert_eq!((e.next_id, e.upper_name, e.max_child, e.note), expected);
     let view: Vec<(Option<i32>, Option<String>)> = q
         .from_view()
@@ -138,16 +138,16 @@ fn forced_suffixes_expressions_views_functions() {
         Some(&(None, 3)),
         "the grand total row has a NULL name"
     );
-    let cte: Vec<Option<i32>> = q
+    let cte: Vec<i32> = q
         .materialized_cte()
         .unwrap()
         .into_iter()
         .map(|r| r.id)
         .collect();
-    assert_eq!(cte, [Some(1), Some(2), Some(3)]);
+    assert_eq!(cte, [1, 2, 3]);
     let inlined: Vec<i32> = q.inlined_cte().unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(inlined, [1, 2, 3]);
-    let ids: Vec<Option<i32>> = q.union_ids().unwrap();
+    let ids: Vec<i32> = q.union_ids().unwrap();
     assert_eq!(ids.len(), 6);
     let weird: Option<i32> = q.weird_column(10).unwrap();
     assert_eq!(weird, Some(0));

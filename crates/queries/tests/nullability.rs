@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use queries::infer::{InferredQuery, Nullability, infer};
+use queries::nullability::Proof;
 use std::collections::BTreeMap;
 
 fn inferred() -> BTreeMap<String, InferredQuery> {
@@ -83,8 +84,8 @@ fn the_rules() {
         (
             "Expressions",
             &[
-                ("next_id", true, Expression),
-                ("upper_name", true, Expression),
+                ("next_id", false, Proven(Proof::Operator)),
+                ("upper_name", false, Proven(Proof::Function)),
                 ("max_child", true, Expression),
                 ("note", true, NullableColumn),
             ],
@@ -100,13 +101,16 @@ fn the_rules() {
         ),
         (
             "MaterializedCte",
-            &[("id", true, Unproven), ("name", true, Unproven)],
+            &[
+                ("id", false, Proven(Proof::Column)),
+                ("name", false, Proven(Proof::Column)),
+            ],
         ),
         (
             "InlinedCte",
             &[("id", false, NotNullColumn), ("name", false, NotNullColumn)],
         ),
-        ("UnionIds", &[("id", true, Expression)]),
+        ("UnionIds", &[("id", false, Proven(Proof::EveryBranch))]),
         (
             "InsertParent",
             &[

@@ -35,6 +35,18 @@ pub fn fixture_db() -> TestDatabase {
         .unwrap()
 }
 
+/// A fresh clone of the nullability corpus schema (`tests/nullability_corpus/schema.sql`).
+pub fn corpus_db() -> TestDatabase {
+    let sql = std::fs::read_to_string(manifest_dir().join("tests/nullability_corpus/schema.sql"))
+        .unwrap();
+    cluster()
+        .database_from_template(&format!("q_nc_{}", short_hash(&sql)), |c| {
+            c.batch_execute(&sql)?;
+            Ok(())
+        })
+        .unwrap()
+}
+
 /// A fresh clone of the project's migrated schema (no fixtures).
 pub fn migrated_db() -> TestDatabase {
     let root = manifest_dir().join("../..");

@@ -1023,9 +1023,7 @@ impl ::std::fmt::Display for QueryId {
     }
 }
 
-fn decode_author_json(
-    row: &::postgres::Row,
-) -> Result<Option<::serde_json::Value>, QueryError> {
+fn decode_author_json(row: &::postgres::Row) -> Result<::serde_json::Value, QueryError> {
     read_column(row, QueryId::AuthorJson, 0)
 }
 
@@ -1146,8 +1144,8 @@ fn decode_authors_of_kind(row: &::postgres::Row) -> Result<i64, QueryError> {
 pub struct AuthorsWithBookCountRow {
     /// `id` `bigint`, NOT NULL column (`authors.id`)
     pub id: i64,
-    /// `books` `bigint`, expression
-    pub books: Option<i64>,
+    /// `books` `bigint`, NOT NULL (a scalar subquery returning one aggregate row)
+    pub books: i64,
 }
 
 fn decode_authors_with_book_count(
@@ -1168,8 +1166,8 @@ fn decode_authors_with_tags(row: &::postgres::Row) -> Result<i64, QueryError> {
 pub struct BookCountsCteRow {
     /// `name` `text`, NOT NULL column (`authors.name`)
     pub name: String,
-    /// `n` `bigint`, expression
-    pub n: Option<i64>,
+    /// `n` `bigint`, NOT NULL (`count` is never NULL)
+    pub n: i64,
 }
 
 fn decode_book_counts_cte(
@@ -1186,8 +1184,8 @@ fn decode_book_counts_cte(
 pub struct BookEraRow {
     /// `id` `bigint`, NOT NULL column (`books.id`)
     pub id: i64,
-    /// `era` `text`, expression
-    pub era: Option<String>,
+    /// `era` `text`, NOT NULL (`CASE` whose every branch and `ELSE` are NOT NULL)
+    pub era: String,
 }
 
 fn decode_book_era(row: &::postgres::Row) -> Result<BookEraRow, QueryError> {
@@ -1295,12 +1293,12 @@ pub struct CastsParams {
 /// A row of [`Querier::casts`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CastsRow {
-    /// `next` `integer`, expression
-    pub next: Option<i32>,
-    /// `t` `text`, expression
-    pub t: Option<String>,
-    /// `d` `date`, expression
-    pub d: Option<::time::Date>,
+    /// `next` `integer`, NOT NULL (a strict operator over NOT NULL operands)
+    pub next: i32,
+    /// `t` `text`, NOT NULL (a cast of a NOT NULL expression)
+    pub t: String,
+    /// `d` `date`, NOT NULL (a cast of a NOT NULL expression)
+    pub d: ::time::Date,
 }
 
 fn decode_casts(row: &::postgres::Row) -> Result<CastsRow, QueryError> {
@@ -1325,8 +1323,8 @@ pub struct ClearOrKeepBioParams {
 pub struct CoalesceBioRow {
     /// `id` `bigint`, NOT NULL column (`authors.id`)
     pub id: i64,
-    /// `bio` `text`, expression
-    pub bio: Option<String>,
+    /// `bio` `text`, NOT NULL (`COALESCE` with a NOT NULL argument)
+    pub bio: String,
 }
 
 fn decode_coalesce_bio(row: &::postgres::Row) -> Result<CoalesceBioRow, QueryError> {
@@ -1365,8 +1363,8 @@ pub struct ComparisonsRow {
     pub id: i64,
     /// `recent` `boolean`, expression
     pub recent: Option<bool>,
-    /// `in_range` `boolean`, expression
-    pub in_range: Option<bool>,
+    /// `in_range` `boolean`, NOT NULL (a strict operator over NOT NULL operands)
+    pub in_range: bool,
 }
 
 fn decode_comparisons(row: &::postgres::Row) -> Result<ComparisonsRow, QueryError> {
@@ -1386,7 +1384,7 @@ pub struct CopyBooksParams {
     pub from_author: i64,
 }
 
-fn decode_count_authors(row: &::postgres::Row) -> Result<Option<i64>, QueryError> {
+fn decode_count_authors(row: &::postgres::Row) -> Result<i64, QueryError> {
     read_column(row, QueryId::CountAuthors, 0)
 }
 
@@ -1451,8 +1449,8 @@ fn decode_create_book(row: &::postgres::Row) -> Result<CreateBookRow, QueryError
 pub struct CreatedDaysRow {
     /// `created_at` `timestamp with time zone`, NOT NULL column (`authors.created_at`)
     pub created_at: ::time::OffsetDateTime,
-    /// `day` `timestamp with time zone`, expression
-    pub day: Option<::time::OffsetDateTime>,
+    /// `day` `timestamp with time zone`, NOT NULL (a strict function over NOT NULL arguments)
+    pub day: ::time::OffsetDateTime,
 }
 
 fn decode_created_days(row: &::postgres::Row) -> Result<CreatedDaysRow, QueryError> {
@@ -1586,11 +1584,11 @@ fn decode_get_book_title(row: &::postgres::Row) -> Result<String, QueryError> {
     read_column(row, QueryId::GetBookTitle, 0)
 }
 
-fn decode_get_date(row: &::postgres::Row) -> Result<Option<::time::Date>, QueryError> {
+fn decode_get_date(row: &::postgres::Row) -> Result<::time::Date, QueryError> {
     read_column(row, QueryId::GetDate, 0)
 }
 
-fn decode_has_books(row: &::postgres::Row) -> Result<Option<bool>, QueryError> {
+fn decode_has_books(row: &::postgres::Row) -> Result<bool, QueryError> {
     read_column(row, QueryId::HasBooks, 0)
 }
 
@@ -1627,8 +1625,8 @@ fn decode_join_using(row: &::postgres::Row) -> Result<JoinUsingRow, QueryError> 
 pub struct KindStatsRow {
     /// `kind` `book_type`, NOT NULL column (`books.kind`)
     pub kind: super::enums::BookType,
-    /// `count` `bigint`, expression
-    pub count: Option<i64>,
+    /// `count` `bigint`, NOT NULL (`count` is never NULL)
+    pub count: i64,
     /// `sum` `bigint`, expression
     pub sum: Option<i64>,
     /// `avg_price` `double precision`, expression
@@ -1697,7 +1695,7 @@ fn decode_list_authors_not_in(row: &::postgres::Row) -> Result<i64, QueryError> 
     read_column(row, QueryId::ListAuthorsNotIn, 0)
 }
 
-fn decode_lower_names(row: &::postgres::Row) -> Result<Option<String>, QueryError> {
+fn decode_lower_names(row: &::postgres::Row) -> Result<String, QueryError> {
     read_column(row, QueryId::LowerNames, 0)
 }
 
@@ -1752,8 +1750,8 @@ fn decode_positional_reused(row: &::postgres::Row) -> Result<i64, QueryError> {
 pub struct ProlificAuthorsRow {
     /// `author_id` `bigint`, NOT NULL column (`books.author_id`)
     pub author_id: i64,
-    /// `n` `bigint`, expression
-    pub n: Option<i64>,
+    /// `n` `bigint`, NOT NULL (`count` is never NULL)
+    pub n: i64,
 }
 
 fn decode_prolific_authors(
@@ -1956,10 +1954,10 @@ fn decode_titles_by_author(
 /// A row of [`Querier::two_jsonb_arrays`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TwoJsonbArraysRow {
-    /// `jsonb_build_array` `jsonb`, expression
-    pub jsonb_build_array: Option<::serde_json::Value>,
-    /// `jsonb_build_array` `jsonb`, expression
-    pub jsonb_build_array_2: Option<::serde_json::Value>,
+    /// `jsonb_build_array` `jsonb`, NOT NULL (a strict function over NOT NULL arguments)
+    pub jsonb_build_array: ::serde_json::Value,
+    /// `jsonb_build_array` `jsonb`, NOT NULL (a strict function over NOT NULL arguments)
+    pub jsonb_build_array_2: ::serde_json::Value,
 }
 
 fn decode_two_jsonb_arrays(
@@ -1971,7 +1969,7 @@ fn decode_two_jsonb_arrays(
     })
 }
 
-fn decode_union_titles(row: &::postgres::Row) -> Result<Option<String>, QueryError> {
+fn decode_union_titles(row: &::postgres::Row) -> Result<String, QueryError> {
     read_column(row, QueryId::UnionTitles, 0)
 }
 
@@ -1980,8 +1978,8 @@ fn decode_union_titles(row: &::postgres::Row) -> Result<Option<String>, QueryErr
 pub struct UnnamedColumnRow {
     /// `id` `bigint`, NOT NULL column (`authors.id`)
     pub id: i64,
-    /// `?column?` `integer`, expression
-    pub column_2: Option<i32>,
+    /// `?column?` `integer`, NOT NULL (a strict operator over NOT NULL operands)
+    pub column_2: i32,
 }
 
 fn decode_unnamed_column(row: &::postgres::Row) -> Result<UnnamedColumnRow, QueryError> {
@@ -2048,8 +2046,8 @@ fn decode_upsert_employee(
 pub struct WindowFunctionsRow {
     /// `title` `text`, NOT NULL column (`books.title`)
     pub title: String,
-    /// `rank` `bigint`, expression
-    pub rank: Option<i64>,
+    /// `rank` `bigint`, NOT NULL (a ranking window function)
+    pub rank: i64,
     /// `author_total` `bigint`, expression
     pub author_total: Option<i64>,
 }
@@ -2071,15 +2069,12 @@ fn decode_window_functions(
 pub trait Querier {
     /// `:one` from `sqlc_compat/query.sql:204`. No row: [`QueryError::NotFound`].
     ///
-    /// Returns `jsonb_build_object` `jsonb`, expression.
+    /// Returns `jsonb_build_object` `jsonb`, NOT NULL (a strict function over NOT NULL arguments).
     ///
     /// ```sql
     /// SELECT jsonb_build_object('id', id, 'name', name) FROM authors WHERE id = @id
     /// ```
-    fn author_json(
-        &mut self,
-        id: i64,
-    ) -> Result<Option<::serde_json::Value>, QueryError>;
+    fn author_json(&mut self, id: i64) -> Result<::serde_json::Value, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:213`.
     ///
     /// ```sql
@@ -2279,12 +2274,12 @@ pub trait Querier {
     fn copy_books(&mut self, params: &CopyBooksParams) -> Result<u64, QueryError>;
     /// `:one` from `sqlc_compat/query.sql:54`. No row: [`QueryError::NotFound`].
     ///
-    /// Returns `count` `bigint`, expression.
+    /// Returns `count` `bigint`, NOT NULL (`count` is never NULL).
     ///
     /// ```sql
     /// SELECT count(*) FROM authors
     /// ```
-    fn count_authors(&mut self) -> Result<Option<i64>, QueryError>;
+    fn count_authors(&mut self) -> Result<i64, QueryError>;
     /// `:one` from `sqlc_compat/block.sql:11`. No row: [`QueryError::NotFound`].
     ///
     /// Returns `n` `integer`, NOT NULL (forced by the `!` alias suffix).
@@ -2432,20 +2427,20 @@ pub trait Querier {
     fn get_book_title(&mut self, id: i64) -> Result<String, QueryError>;
     /// `:one` from `sqlc_compat/block.sql:7`. No row: [`QueryError::NotFound`].
     ///
-    /// Returns `today` `date`, expression.
+    /// Returns `today` `date`, NOT NULL (a cast of a NOT NULL expression).
     ///
     /// ```sql
     /// SELECT '2024-05-06'::date AS today
     /// ```
-    fn get_date(&mut self) -> Result<Option<::time::Date>, QueryError>;
+    fn get_date(&mut self) -> Result<::time::Date, QueryError>;
     /// `:one` from `sqlc_compat/query.sql:227`. No row: [`QueryError::NotFound`].
     ///
-    /// Returns `exists` `boolean`, expression.
+    /// Returns `exists` `boolean`, NOT NULL (a predicate that is never NULL).
     ///
     /// ```sql
     /// SELECT EXISTS (SELECT 1 FROM books WHERE author_id = @id)
     /// ```
-    fn has_books(&mut self, id: i64) -> Result<Option<bool>, QueryError>;
+    fn has_books(&mut self, id: i64) -> Result<bool, QueryError>;
     /// `:execrows` from `sqlc_compat/query.sql:121`.
     ///
     /// ```sql
@@ -2511,12 +2506,12 @@ pub trait Querier {
     fn list_authors_not_in(&mut self, ids: &[i64]) -> Result<Vec<i64>, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:280`.
     ///
-    /// Returns `lower` `text`, expression.
+    /// Returns `lower` `text`, NOT NULL (a strict function over NOT NULL arguments).
     ///
     /// ```sql
     /// SELECT lower(name) FROM authors WHERE id = ANY(@ids::bigint[]) ORDER BY id
     /// ```
-    fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<Option<String>>, QueryError>;
+    fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<String>, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:260`.
     ///
     /// ```sql
@@ -2648,7 +2643,7 @@ pub trait Querier {
     fn two_jsonb_arrays(&mut self, id: i64) -> Result<TwoJsonbArraysRow, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:230`.
     ///
-    /// Returns `name` `text`, expression.
+    /// Returns `name` `text`, NOT NULL (NOT NULL in every branch).
     ///
     /// ```sql
     /// SELECT name FROM authors
@@ -2656,7 +2651,7 @@ pub trait Querier {
     /// SELECT title FROM books
     /// ORDER BY 1
     /// ```
-    fn union_titles(&mut self) -> Result<Vec<Option<String>>, QueryError>;
+    fn union_titles(&mut self) -> Result<Vec<String>, QueryError>;
     /// `:one` from `sqlc_compat/query.sql:266`. No row: [`QueryError::NotFound`].
     ///
     /// ```sql
@@ -2723,10 +2718,7 @@ pub trait Querier {
 
 impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Querier
 for Session<C, S> {
-    fn author_json(
-        &mut self,
-        id: i64,
-    ) -> Result<Option<::serde_json::Value>, QueryError> {
+    fn author_json(&mut self, id: i64) -> Result<::serde_json::Value, QueryError> {
         let row = self.run_one(QueryId::AuthorJson, &[&id])?;
         decode_author_json(&row)
     }
@@ -2878,7 +2870,7 @@ for Session<C, S> {
     fn copy_books(&mut self, params: &CopyBooksParams) -> Result<u64, QueryError> {
         self.run_execute(QueryId::CopyBooks, &[&params.to_author, &params.from_author])
     }
-    fn count_authors(&mut self) -> Result<Option<i64>, QueryError> {
+    fn count_authors(&mut self) -> Result<i64, QueryError> {
         let row = self.run_one(QueryId::CountAuthors, &[])?;
         decode_count_authors(&row)
     }
@@ -2975,11 +2967,11 @@ for Session<C, S> {
         let row = self.run_one(QueryId::GetBookTitle, &[&id])?;
         decode_get_book_title(&row)
     }
-    fn get_date(&mut self) -> Result<Option<::time::Date>, QueryError> {
+    fn get_date(&mut self) -> Result<::time::Date, QueryError> {
         let row = self.run_one(QueryId::GetDate, &[])?;
         decode_get_date(&row)
     }
-    fn has_books(&mut self, id: i64) -> Result<Option<bool>, QueryError> {
+    fn has_books(&mut self, id: i64) -> Result<bool, QueryError> {
         let row = self.run_one(QueryId::HasBooks, &[&id])?;
         decode_has_books(&row)
     }
@@ -3027,7 +3019,7 @@ for Session<C, S> {
             .map(decode_list_authors_not_in)
             .collect()
     }
-    fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<Option<String>>, QueryError> {
+    fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<String>, QueryError> {
         self.run_many(QueryId::LowerNames, &[&ids])?
             .iter()
             .map(decode_lower_names)
@@ -3128,7 +3120,7 @@ for Session<C, S> {
         let row = self.run_one(QueryId::TwoJsonbArrays, &[&id])?;
         decode_two_jsonb_arrays(&row)
     }
-    fn union_titles(&mut self) -> Result<Vec<Option<String>>, QueryError> {
+    fn union_titles(&mut self) -> Result<Vec<String>, QueryError> {
         self.run_many(QueryId::UnionTitles, &[])?
             .iter()
             .map(decode_union_titles)
@@ -3176,10 +3168,7 @@ for Session<C, S> {
 }
 
 impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<Q, M> {
-    fn author_json(
-        &mut self,
-        id: i64,
-    ) -> Result<Option<::serde_json::Value>, QueryError> {
+    fn author_json(&mut self, id: i64) -> Result<::serde_json::Value, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_json(id);
         let rows = result.as_ref().ok().map(|_| 1);
@@ -3371,7 +3360,7 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
         self.record_call(QueryId::CopyBooks, started, rows);
         result
     }
-    fn count_authors(&mut self) -> Result<Option<i64>, QueryError> {
+    fn count_authors(&mut self) -> Result<i64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.count_authors();
         let rows = result.as_ref().ok().map(|_| 1);
@@ -3508,14 +3497,14 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
         self.record_call(QueryId::GetBookTitle, started, rows);
         result
     }
-    fn get_date(&mut self) -> Result<Option<::time::Date>, QueryError> {
+    fn get_date(&mut self) -> Result<::time::Date, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.get_date();
         let rows = result.as_ref().ok().map(|_| 1);
         self.record_call(QueryId::GetDate, started, rows);
         result
     }
-    fn has_books(&mut self, id: i64) -> Result<Option<bool>, QueryError> {
+    fn has_books(&mut self, id: i64) -> Result<bool, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.has_books(id);
         let rows = result.as_ref().ok().map(|_| 1);
@@ -3579,7 +3568,7 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
         self.record_call(QueryId::ListAuthorsNotIn, started, rows);
         result
     }
-    fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<Option<String>>, QueryError> {
+    fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.lower_names(ids);
         let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
@@ -3709,7 +3698,7 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
         self.record_call(QueryId::TwoJsonbArrays, started, rows);
         result
     }
-    fn union_titles(&mut self) -> Result<Vec<Option<String>>, QueryError> {
+    fn union_titles(&mut self) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.union_titles();
         let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
@@ -3777,10 +3766,7 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
 }
 
 impl<Q: Querier + ?Sized> Querier for &mut Q {
-    fn author_json(
-        &mut self,
-        id: i64,
-    ) -> Result<Option<::serde_json::Value>, QueryError> {
+    fn author_json(&mut self, id: i64) -> Result<::serde_json::Value, QueryError> {
         (**self).author_json(id)
     }
     fn author_meta(&mut self) -> Result<Vec<AuthorMetaRow>, QueryError> {
@@ -3880,7 +3866,7 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
     fn copy_books(&mut self, params: &CopyBooksParams) -> Result<u64, QueryError> {
         (**self).copy_books(params)
     }
-    fn count_authors(&mut self) -> Result<Option<i64>, QueryError> {
+    fn count_authors(&mut self) -> Result<i64, QueryError> {
         (**self).count_authors()
     }
     fn count_books(&mut self) -> Result<i32, QueryError> {
@@ -3945,10 +3931,10 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
     fn get_book_title(&mut self, id: i64) -> Result<String, QueryError> {
         (**self).get_book_title(id)
     }
-    fn get_date(&mut self) -> Result<Option<::time::Date>, QueryError> {
+    fn get_date(&mut self) -> Result<::time::Date, QueryError> {
         (**self).get_date()
     }
-    fn has_books(&mut self, id: i64) -> Result<Option<bool>, QueryError> {
+    fn has_books(&mut self, id: i64) -> Result<bool, QueryError> {
         (**self).has_books(id)
     }
     fn insert_books_unnest(
@@ -3980,7 +3966,7 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
     fn list_authors_not_in(&mut self, ids: &[i64]) -> Result<Vec<i64>, QueryError> {
         (**self).list_authors_not_in(ids)
     }
-    fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<Option<String>>, QueryError> {
+    fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<String>, QueryError> {
         (**self).lower_names(ids)
     }
     fn null_if_bio(&mut self) -> Result<Vec<NullIfBioRow>, QueryError> {
@@ -4046,7 +4032,7 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
     fn two_jsonb_arrays(&mut self, id: i64) -> Result<TwoJsonbArraysRow, QueryError> {
         (**self).two_jsonb_arrays(id)
     }
-    fn union_titles(&mut self) -> Result<Vec<Option<String>>, QueryError> {
+    fn union_titles(&mut self) -> Result<Vec<String>, QueryError> {
         (**self).union_titles()
     }
     fn unnamed_column(&mut self, id: i64) -> Result<UnnamedColumnRow, QueryError> {
