@@ -99,6 +99,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         std::env::current_exe().ok().as_deref(),
     )?;
     let growth = bench::growth(&rows);
+    let versus_limit = bench::versus_limit(&rows);
     let clone_n = args
         .n
         .iter()
@@ -119,6 +120,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let memory = bench::memory_figures(&exe, memory_n, &work)?;
     let _ = std::fs::remove_dir_all(&work);
     let mut table = bench::markdown(&rows);
+    table.push_str(
+        "\nAgainst the limit (ours / the one-message limit of the same N, medians of the same run):\n\n",
+    );
+    table.push_str(&versus_limit);
     table.push_str("\nGrowth with N (from the smallest to the largest N measured):\n\n");
     table.push_str(&growth);
     table.push_str("\nPeak resident memory (GNU time, release binary):\n\n");
