@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use postgres::{Client, GenericClient};
 use refinery::{Runner, Target};
 
-use crate::batch;
 use crate::checksum;
 use crate::error::{Error, Result, SqlFailure};
 use crate::history::{self, HistoryRow};
@@ -468,9 +467,14 @@ impl<'a> Migrator<'a> {
                 .in_transaction(reference)
                 .with_prefixes(self.marker(), String::new(), timeouts);
             if !self.fixtures {
-                let shareable = refinery_migrations
+                // Validation found most scripts shareable; one changed since is checked again.
+                let shareable = batch
                     .iter()
-                    .map(|r| batch::shareable(r.sql().unwrap_or_default()))
+                    .zip(&refinery_migrations)
+                    .map(|(m, r)| {
+                        m.up.shareable_checksum == Some(r.checksum())
+                            || crate::batch::shareable(r.sql().unwrap_or_default())
+                    })
                     .collect();
                 bridge = bridge.batched(shareable);
             }
