@@ -54,6 +54,38 @@ pub(crate) fn xids(messages: &[SimpleQueryMessage]) -> Vec<i64> {
         .collect()
 }
 
+/// How refinery's history inserts start; the rest is one `(version, name, applied_on,
+/// checksum)` tuple.
+const INSERT_HEAD: &str =
+    "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES ";
+
+/// refinery's history inserts as one multi-row `INSERT`, or `None` when one of them is not in
+/// the form refinery writes (then they are sent as they are).
+pub(crate) fn merge_inserts(inserts: &[&str]) -> Option<String> {
+    let mut tuples = Vec::with_capacity(inserts.len());
+    for insert in inserts {
+        let tuple = insert.strip_prefix(INSERT_HEAD)?;
+        if !(tuple.starts_with('(') && tuple.ends_with(')')) {
+            return None;
+        }
+        tuples.push(tuple);
+    }
+    (!tuples.is_empty()).then(|| format!("{INSERT_HEAD}{}", tuples.join(",\n")))
+}
+
+/// Whether a script may change `lock_timeout` for what follows it in the transaction (it
+/// names the setting, or resets settings): then the next migration's `SET LOCAL lock_timeout`
+/// is sent again even when it is the same.
+pub(crate) fn may_reset(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let has = |word: &[u8]| {
+        bytes
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    has(b"lock_timeout") || has(b"reset")
+}
+
 /// Whether a script (its text with LF line endings, see [`crate::checksum::normalise`]) may
 /// share a message with other migrations: it tokenizes, and it has no top-level `BEGIN`,
 /// `COMMIT`, `ROLLBACK`, ... (see [`crate::txcontrol`]).
@@ -96,7 +128,7 @@ pub(crate) fn plan(
 
 #[cfg(test)]
 mod tests {
-    use super::{plan, shareable};
+    use super::{may_reset, merge_inserts, plan, shareable};
 
     #[test]
     fn small_migrations_share_messages_up_to_the_bounds() {
@@ -114,6 +146,27 @@ mod tests {
         assert_eq!(plan(&[10, 50, 10], &[true; 3], 30, 100), [0..1, 1..2, 2..3]);
         assert_eq!(plan(&[10], &[false], 30, 100), [0..1]);
         assert!(plan(&[], &[], 30, 100).is_empty());
+    }
+
+    #[test]
+    fn refinerys_inserts_merge_into_one() {
+        let a = "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (1, 'a', 't', '1')";
+        let b = "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (2, 'b', 't', '2')";
+        assert_eq!(
+            merge_inserts(&[a, b]).as_deref(),
+            Some(
+                "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (1, 'a', 't', '1'),\n(2, 'b', 't', '2')"
+            )
+        );
+        assert_eq!(merge_inserts(&[a, "INSERT INTO other VALUES (1)"]), None);
+        assert_eq!(merge_inserts(&[]), None);
+    }
+
+    #[test]
+    fn scripts_that_may_change_lock_timeout_are_seen() {
+        assert!(may_reset("SET LOCAL LOCK_TIMEOUT = 0;"));
+        assert!(may_reset("RESET ALL;"));
+        assert!(!may_reset("CREATE TABLE t (id int);"));
     }
 
     #[test]

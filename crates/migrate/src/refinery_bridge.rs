@@ -372,18 +372,32 @@ impl<C: GenericClient> Bridge<'_, C> {
         }
         text.push_str(&format!("SAVEPOINT {};\n", batch::SAVEPOINT));
         text.push_str(batch::GUARD_BEFORE);
+        let mut previous: Option<(&str, &str)> = None;
         for it in items {
-            // Each migration's own `SET LOCAL lock_timeout`, as when it travels alone (the
-            // one before may have changed it).
-            if let Some(before) = self.before.get(it.index) {
+            // Each migration's `SET LOCAL lock_timeout`, unless the one before had the same
+            // and could not have changed it.
+            if let Some(before) = self.before.get(it.index)
+                && !previous.is_some_and(|(b, sql)| b == before && !batch::may_reset(sql))
+            {
                 text.push_str(before);
             }
             text.push_str(it.sql);
             text.push_str(batch::GUARD_AFTER);
             text.push_str(";\n");
-            if let Some(insert) = it.insert {
-                text.push_str(insert);
+            previous = Some((self.before.get(it.index).map_or("", String::as_str), it.sql));
+        }
+        // The message's history rows, in one INSERT when refinery wrote them as usual.
+        let inserts: Vec<&str> = items.iter().filter_map(|it| it.insert).collect();
+        match batch::merge_inserts(&inserts) {
+            Some(merged) => {
+                text.push_str(&merged);
                 text.push_str(";\n");
+            }
+            None => {
+                for insert in inserts {
+                    text.push_str(insert);
+                    text.push_str(";\n");
+                }
             }
         }
         text.push_str(&format!("RELEASE SAVEPOINT {}", batch::SAVEPOINT));

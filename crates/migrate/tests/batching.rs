@@ -242,3 +242,41 @@ fn a_migration_with_transaction_control_travels_alone() {
     );
     assert_eq!(history(&mut c), [1, 2]);
 }
+
+#[test]
+fn each_migration_of_a_message_runs_with_its_own_lock_timeout() {
+    // Migration 2 changes lock_timeout for the rest of the transaction; 3 still gets the
+    // runner's, 4 its directive's, 5 the runner's again.
+    let dir = small_set(
+        5,
+        &[
+            (2, "SET LOCAL lock_timeout = '9s';\n"),
+            (
+                3,
+                "CREATE TABLE t3 AS SELECT current_setting('lock_timeout') AS v;\n",
+            ),
+            (
+                4,
+                "-- lock-timeout: 5s\nCREATE TABLE t4 AS SELECT current_setting('lock_timeout') AS v;\n",
+            ),
+            (
+                5,
+                "CREATE TABLE t5 AS SELECT current_setting('lock_timeout') AS v;\n",
+            ),
+        ],
+    );
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    let applied = Migrator::new(&set).up(&mut c).unwrap();
+    assert!(applied.iter().all(|a| a.batch == 5), "{applied:?}");
+    let seen: Vec<String> = ["t3", "t4", "t5"]
+        .iter()
+        .map(|t| {
+            c.query_one(&format!("SELECT v FROM {t}"), &[])
+                .unwrap()
+                .get(0)
+        })
+        .collect();
+    assert_eq!(seen, ["2s", "5s", "2s"]);
+}
