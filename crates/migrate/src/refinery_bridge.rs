@@ -450,11 +450,12 @@ impl<C: GenericClient> Bridge<'_, C> {
             "ROLLBACK TO SAVEPOINT {sp}; RELEASE SAVEPOINT {sp}",
             sp = batch::SAVEPOINT
         );
-        if self.tx.batch_execute(&undo).is_err() {
-            if had_held {
+        if let Err(undo_err) = self.tx.batch_execute(&undo) {
+            if had_held || err.as_db_error().is_none() || undo_err.as_db_error().is_none() {
                 // The message may have failed before its savepoint, in the previous
-                // migration's held insert: report it there, as without batching (no position
-                // of the insert maps into the file).
+                // migration's held insert, or the connection failed: report it at the
+                // message's first migration, as without batching (no position of the insert
+                // maps into the file).
                 self.failed_migration = Some(items[0].index);
                 self.prefixes[items[0].index] = usize::MAX;
                 return Err(err.into());
