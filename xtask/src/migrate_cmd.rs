@@ -199,8 +199,9 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                 );
             } else {
                 for a in &applied {
+                    let ms = a.duration.as_secs_f64() * 1000.0;
                     println!(
-                        "applied {} {}{} ({:.1} ms)",
+                        "applied {} {}{} ({})",
                         set.show_version(a.version),
                         a.name,
                         if a.no_transaction {
@@ -208,7 +209,14 @@ pub fn run(args: MigrateArgs) -> Result<ExitCode> {
                         } else {
                             ""
                         },
-                        a.duration.as_secs_f64() * 1000.0
+                        if a.batch > 1 {
+                            format!(
+                                "{ms:.1} ms for the message of {} migrations that carried it",
+                                a.batch
+                            )
+                        } else {
+                            format!("{ms:.1} ms")
+                        }
                     );
                 }
                 println!(

@@ -104,7 +104,10 @@ pub fn migrate_figures(
         let mut cli_single = Vec::new();
         let mut cli_per = Vec::new();
 
+        let concatenated = std::fs::read_to_string(&all)?;
+        let one_message = format!("BEGIN;\n{concatenated}\n;COMMIT");
         let mut floor = Vec::new();
+        let mut limit = Vec::new();
         let mut single = Vec::new();
         let mut per = Vec::new();
         let mut down_all = Vec::new();
@@ -124,6 +127,14 @@ pub fn migrate_figures(
                     stderr: String::from_utf8_lossy(&out.stderr).into(),
                 });
             }
+            // The limit: every up in one simple-query message, one transaction, one
+            // connection (connect + the message), what no runner that sends the SQL can beat.
+            let (url, _) = fresh_named(&cluster)?;
+            let t = Instant::now();
+            let mut c = postgres::Client::connect(&url, postgres::NoTls)?;
+            c.batch_execute(&one_message)?;
+            limit.push(t.elapsed());
+            drop(c);
             // Ours, whole run in one transaction: discovery + connect + up.
             let (url, _) = fresh_named(&cluster)?;
             let t = Instant::now();
@@ -196,6 +207,7 @@ pub fn migrate_figures(
             });
         };
         push("floor: psql -1 -f (concatenated ups)", floor, false);
+        push(LIMIT, limit, true);
         if cli.is_some() {
             push(
                 "ours: `migrate` process (one transaction)",
@@ -217,6 +229,33 @@ pub fn migrate_figures(
         push("ours: migrate redo", redo, false);
     }
     Ok(rows)
+}
+
+/// The label of the one-message limit's rows.
+pub const LIMIT: &str =
+    "limit: all ups as one simple-query message, one transaction (in-process, one connection)";
+
+/// Our `up` rows against the one-message limit of the same N ([`LIMIT`]), one line each.
+pub fn versus_limit(rows: &[Row]) -> String {
+    let mut out = String::new();
+    for limit in rows.iter().filter(|r| r.what == LIMIT) {
+        for r in rows.iter().filter(|r| {
+            r.n == limit.n
+                && r.what.starts_with("ours")
+                && !r.what.contains("down")
+                && !r.what.contains("redo")
+        }) {
+            out.push_str(&format!(
+                "- N = {}: {}: {:.2}x the limit ({:.1} ms / {:.1} ms)\n",
+                r.n,
+                r.what,
+                r.median.as_secs_f64() / limit.median.as_secs_f64(),
+                r.median.as_secs_f64() * 1000.0,
+                limit.median.as_secs_f64() * 1000.0
+            ));
+        }
+    }
+    out
 }
 
 /// Per-test database: `CREATE DATABASE ... TEMPLATE` of a migrated template, against

@@ -68,7 +68,7 @@ pub(crate) fn discover(dir: &Path, options: DiscoverOptions) -> Result<Migration
     }
     migrations.sort_by_key(|m| m.version);
     duplicates(&migrations, &mut problems);
-    transaction_control(layout, &migrations, &mut problems);
+    transaction_control(layout, &mut migrations, &mut problems);
     if layout == Layout::Paired {
         gaps(seen, &mut problems);
     }
@@ -214,6 +214,7 @@ fn script(path: &Path, problems: &mut Vec<Problem>) -> Option<Script> {
         path: path.to_path_buf(),
         sql,
         no_transaction,
+        shareable_checksum: None,
     })
 }
 
@@ -650,7 +651,9 @@ fn duplicates(sorted: &[Migration], problems: &mut Vec<Problem>) {
 }
 
 /// Top-level `BEGIN`/`COMMIT`/... in a script that runs in the runner's transaction.
-fn transaction_control(layout: Layout, migrations: &[Migration], problems: &mut Vec<Problem>) {
+/// Also marks the up scripts that may share a message with other migrations
+/// ([`Script::shareable_checksum`]).
+fn transaction_control(layout: Layout, migrations: &mut [Migration], problems: &mut Vec<Problem>) {
     let make_no_tx = |what: &str| {
         match layout {
         Layout::Diesel => {
@@ -661,21 +664,26 @@ fn transaction_control(layout: Layout, migrations: &[Migration], problems: &mut 
         ),
     }
     };
-    for m in migrations {
-        let mut scripts = vec![(&m.up, "the migration".to_string())];
+    for m in migrations.iter_mut() {
+        let mut up_shareable = false;
+        let mut scripts = vec![(&m.up, "the migration".to_string(), true)];
         if let Some(down) = &m.down {
-            scripts.push((down, "the down script".to_string()));
+            scripts.push((down, "the down script".to_string(), false));
         }
         if let Some(fixture) = &m.fixture
             && !m.up.no_transaction
         {
-            scripts.push((fixture, String::new()));
+            scripts.push((fixture, String::new(), false));
         }
-        for (script, what) in scripts {
+        for (script, what, is_up) in scripts {
             if script.no_transaction {
                 continue;
             }
-            for tc in crate::txcontrol::find(&crate::checksum::normalise(&script.sql)) {
+            let found = crate::txcontrol::find_tokenized(&crate::checksum::normalise(&script.sql));
+            if is_up {
+                up_shareable = found.as_ref().is_some_and(|found| found.is_empty());
+            }
+            for tc in found.unwrap_or_default() {
                 let fix = if what.is_empty() {
                     "remove it: a fixture runs in its migration's transaction".to_string()
                 } else {
@@ -695,6 +703,9 @@ fn transaction_control(layout: Layout, migrations: &[Migration], problems: &mut 
                     .at_line(tc.line),
                 );
             }
+        }
+        if up_shareable {
+            m.up.shareable_checksum = Some(m.checksum());
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result, SqlFailure};
 use crate::history::{self, HistoryRow};
 use crate::lock::{self, Lease, LockMode};
 use crate::pgerror;
-use crate::refinery_bridge::{Bridge, to_refinery};
+use crate::refinery_bridge::{Bridge, EndedInBatch, to_refinery};
 use crate::set::{Migration, MigrationSet, Script};
 use crate::split;
 use crate::watch::{self, Watcher};
@@ -29,9 +29,13 @@ pub struct Applied {
     pub path: PathBuf,
     /// Ran outside a transaction (`-- no-transaction`).
     pub no_transaction: bool,
-    /// Time its SQL took on the server (and its fixture's, when fixtures are on).
+    /// Time its SQL took on the server (and its fixture's, when fixtures are on). For a
+    /// migration sent in one message with others (`batch` > 1), the time of that message.
     #[serde(with = "secs")]
     pub duration: Duration,
+    /// How many migrations travelled in the message that carried it (1: alone; see the
+    /// README's "How `migrate` talks to the server").
+    pub batch: usize,
 }
 
 mod secs {
@@ -51,6 +55,8 @@ pub struct Migrator<'a> {
     pub(crate) on_wait: Box<dyn Fn(Option<String>) + 'a>,
     /// Set by the run-time guard when a migration ended the runner's transaction.
     pub(crate) broken: std::cell::Cell<Option<BrokenAt>>,
+    /// Set when a migration sent in one message with others ended the runner's transaction.
+    pub(crate) broken_batch: std::cell::Cell<Option<BatchEnded>>,
     /// `None`: detected ([`lock::detect`]).
     pub(crate) lock_mode: Option<LockMode>,
     pub(crate) lease_length: Duration,
@@ -73,6 +79,17 @@ pub struct Migrator<'a> {
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default retries after a lock timeout.
 pub const DEFAULT_LOCK_RETRIES: u32 = 10;
+
+/// Where the run-time guard fired in a message of several migrations (versions).
+#[derive(Debug, Clone)]
+pub(crate) struct BatchEnded {
+    /// The migrations of the message, in order.
+    versions: Vec<i64>,
+    /// The one after which the transaction id changed, when seen.
+    at: Option<i64>,
+    /// The runner's transaction id, when known.
+    reference: Option<i64>,
+}
 
 /// Where the run-time guard fired.
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +120,7 @@ impl<'a> Migrator<'a> {
             fixtures: false,
             on_wait: Box::new(|_| {}),
             broken: std::cell::Cell::new(None),
+            broken_batch: std::cell::Cell::new(None),
             lock_mode: None,
             lease_length: lock::DEFAULT_LEASE,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -381,10 +399,11 @@ impl<'a> Migrator<'a> {
                         path: m.up.path.clone(),
                         no_transaction: false,
                         duration,
+                        batch: 1,
                     });
                     continue;
                 }
-                let attempt = |c: &mut Client| -> Result<Vec<Duration>> {
+                let attempt = |c: &mut Client| -> Result<Vec<(Duration, usize)>> {
                     let mut tx = c
                         .transaction()
                         .map_err(|e| Error::db("cannot begin a transaction", e))?;
@@ -398,13 +417,19 @@ impl<'a> Migrator<'a> {
                     Ok(t) => t,
                     Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
                 };
-                done.extend(group.iter().zip(timings).map(|(m, duration)| Applied {
-                    version: m.version,
-                    name: m.name.clone(),
-                    path: m.up.path.clone(),
-                    no_transaction: false,
-                    duration,
-                }));
+                done.extend(
+                    group
+                        .iter()
+                        .zip(timings)
+                        .map(|(m, (duration, batch))| Applied {
+                            version: m.version,
+                            name: m.name.clone(),
+                            path: m.up.path.clone(),
+                            no_transaction: false,
+                            duration,
+                            batch,
+                        }),
+                );
             }
             i = end;
         }
@@ -412,14 +437,15 @@ impl<'a> Migrator<'a> {
     }
 
     /// Apply `group` inside `tx` through refinery (plus fixtures when asked); returns the time
-    /// each migration took.
+    /// each migration took and how many migrations shared its message. Without fixtures,
+    /// shareable migrations travel several per message ([`crate::batch`]).
     pub(crate) fn apply_in(
         &self,
         tx: &mut postgres::Transaction<'_>,
         group: &[&Migration],
         run: &[&Migration],
         done: &[Applied],
-    ) -> Result<Vec<Duration>> {
+    ) -> Result<Vec<(Duration, usize)>> {
         let mut timings = Vec::with_capacity(group.len());
         // With fixtures, each migration is followed by its data, so hand refinery one at a time.
         let batches: Vec<&[&Migration]> = if self.fixtures {
@@ -440,16 +466,32 @@ impl<'a> Migrator<'a> {
             let mut bridge = Bridge::new(tx, &refinery_migrations)
                 .in_transaction(reference)
                 .with_prefixes(self.marker(), String::new(), timeouts);
+            if !self.fixtures {
+                // Validation found most scripts shareable; one changed since is checked again.
+                let shareable = batch
+                    .iter()
+                    .zip(&refinery_migrations)
+                    .map(|(m, r)| {
+                        m.up.shareable_checksum == Some(r.checksum())
+                            || crate::batch::shareable(r.sql().unwrap_or_default())
+                    })
+                    .collect();
+                bridge = bridge.batched(shareable);
+            }
             let result = run_refinery(&refinery_migrations, &mut bridge);
             reference = bridge.reference;
             if let Some(b) = bridge.broken {
                 return Err(self.guard_fired(batch[b.index], b));
             }
+            if let Some(e) = bridge.ended_in_batch {
+                return Err(self.guard_fired_in_batch(batch, e));
+            }
             let failed = bridge.failed_migration;
             let batch_timings = std::mem::take(&mut bridge.timings);
+            let batch_sizes = std::mem::take(&mut bridge.batch_sizes);
             let prefixes = std::mem::take(&mut bridge.prefixes);
             self.check_batch(result, failed, batch, &prefixes, run, done)?;
-            for (m, mut took) in batch.iter().zip(batch_timings) {
+            for ((m, mut took), shared) in batch.iter().zip(batch_timings).zip(batch_sizes) {
                 if self.fixtures
                     && let Some(fixture) = &m.fixture
                 {
@@ -474,7 +516,7 @@ impl<'a> Migrator<'a> {
                     }
                     took += started.elapsed();
                 }
-                timings.push(took);
+                timings.push((took, shared));
             }
         }
         Ok(timings)
@@ -568,6 +610,95 @@ impl<'a> Migrator<'a> {
         ))
     }
 
+    /// Remember that a migration sent with others ended the runner's transaction;
+    /// [`Migrator::finish_broken`] reports it once the transaction is gone.
+    fn guard_fired_in_batch(&self, batch: &[&Migration], e: EndedInBatch) -> Error {
+        let versions: Vec<i64> = batch[e.first..=e.last].iter().map(|m| m.version).collect();
+        self.broken_batch.set(Some(BatchEnded {
+            versions,
+            at: e.at.map(|i| batch[i].version),
+            reference: e.reference,
+        }));
+        Error::History(format!(
+            "a migration of {}..{} ended the runner's transaction",
+            batch[e.first].label(),
+            batch[e.last].label()
+        ))
+    }
+
+    /// The report when a migration sent in one message with others ended the runner's
+    /// transaction (validation and the batching's own check make this all but impossible:
+    /// such a migration travels alone).
+    fn finish_broken_batch(&self, c: &mut Client, run: &[&Migration], b: BatchEnded) -> Error {
+        let _ = c.batch_execute("ROLLBACK");
+        let shown: Vec<String> = b
+            .versions
+            .iter()
+            .map(|v| self.set.show_version(*v))
+            .collect();
+        let m = self
+            .set
+            .get(b.at.unwrap_or(b.versions[0]))
+            .expect("a migration of the set");
+        let at = match b.at {
+            Some(v) => format!(
+                "the transaction id changed after it ran; it was sent in one message with migration(s) {}",
+                shown
+                    .iter()
+                    .zip(&b.versions)
+                    .filter(|(_, x)| **x != v)
+                    .map(|(s, _)| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => format!(
+                "one of migration(s) {}, sent in one message, ended it: the message's savepoint was gone afterwards",
+                shown.join(", ")
+            ),
+        };
+        let mut outcome = Vec::new();
+        let status = b.reference.and_then(|xid| {
+            c.query_typed_one(
+                "SELECT txid_status($1)",
+                &[(&xid, postgres::types::Type::INT8)],
+            )
+            .ok()
+            .and_then(|r| r.get::<_, Option<String>>(0))
+        });
+        outcome.push(match status.as_deref() {
+            Some("committed") => "The runner's transaction was COMMITTED (so was whatever of this run ran in it)".to_string(),
+            Some("aborted") => "The runner's transaction was ROLLED BACK".to_string(),
+            Some(other) => format!("The runner's transaction is {other}"),
+            None => "What became of the runner's transaction is unknown".to_string(),
+        } + "; which statements of these migrations are in the database cannot be told from here: check the schema.");
+        outcome.push(match crate::guard::recorded_now(c) {
+            Ok(rows) => {
+                let recorded: Vec<String> = run
+                    .iter()
+                    .filter(|p| rows.contains(&p.version))
+                    .map(|p| p.version_text.clone())
+                    .collect();
+                format!(
+                    "Of this run, the history table now records {} as applied. No migration after this message ran.",
+                    if recorded.is_empty() {
+                        "no migration".to_string()
+                    } else {
+                        recorded.join(", ")
+                    }
+                )
+            }
+            Err(why) => format!("{why}. No migration after this message ran."),
+        });
+        outcome.push(crate::guard::advice(&m.up));
+        Error::TransactionEnded {
+            version: m.version,
+            shown: m.version_text.clone(),
+            name: m.name.clone(),
+            at,
+            outcome: outcome.join("\n"),
+        }
+    }
+
     /// After the guard fired and the runner's side of the transaction was rolled back: find
     /// out from the server what was committed, and say so. `None` when the guard did not fire.
     pub(crate) fn finish_broken(
@@ -576,6 +707,9 @@ impl<'a> Migrator<'a> {
         run: &[&Migration],
         done: &[Applied],
     ) -> Option<Error> {
+        if let Some(b) = self.broken_batch.take() {
+            return Some(self.finish_broken_batch(c, run, b));
+        }
         let b = self.broken.take()?;
         let m = self.set.get(b.version)?;
         let script = if b.fixture {
@@ -686,6 +820,7 @@ impl<'a> Migrator<'a> {
             path: m.up.path.clone(),
             no_transaction: true,
             duration: start.elapsed(),
+            batch: 1,
         })
     }
 

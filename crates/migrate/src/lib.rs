@@ -21,6 +21,7 @@
 //! ```
 
 mod adopt;
+mod batch;
 pub mod checksum;
 mod directive;
 mod discover;

@@ -16,6 +16,7 @@ use postgres::GenericClient;
 use refinery::Migration as RefineryMigration;
 use refinery_core::traits::sync::{Migrate, Query, Transaction};
 
+use crate::batch;
 use crate::checksum;
 use crate::error::{Error, Result};
 use crate::history;
@@ -51,6 +52,31 @@ pub(crate) struct Broken {
     pub reference: i64,
     /// The transaction id the script ended in.
     pub end: i64,
+}
+
+/// A migration sent in one message with others ended the runner's transaction: the guard saw
+/// the transaction id change, or the message's savepoint was gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EndedInBatch {
+    /// Index (in the batch handed to refinery) of the message's first migration.
+    pub first: usize,
+    /// Index of its last migration.
+    pub last: usize,
+    /// The migration after which the guard saw the id change, when it could see it.
+    pub at: Option<usize>,
+    /// The runner's transaction id, when known.
+    pub reference: Option<i64>,
+}
+
+/// How migrations are grouped into messages ([`crate::batch`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Batching {
+    /// Per migration handed to refinery: may share a message ([`batch::shareable`]).
+    pub shareable: Vec<bool>,
+    /// Upper bound of a message's SQL, in bytes.
+    pub max_bytes: usize,
+    /// Upper bound of the migrations in a message.
+    pub max_count: usize,
 }
 
 /// What the bridge reports to refinery.
@@ -113,6 +139,12 @@ pub(crate) struct Bridge<'t, C: GenericClient> {
     pub reference: Option<i64>,
     /// Set when the guard found a migration that ended the transaction.
     pub broken: Option<Broken>,
+    /// Set when a migration sent with others ended the transaction.
+    pub ended_in_batch: Option<EndedInBatch>,
+    /// How many migrations shared the message that carried each one (by index).
+    pub batch_sizes: Vec<usize>,
+    /// Several migrations per message (`None`: one per message).
+    batching: Option<Batching>,
     /// Sent first in every query (the watcher's marker comment).
     marker: String,
     /// Sent right after `BEGIN` when the bridge owns the transaction (lock guard).
@@ -137,6 +169,9 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
             held_insert: None,
             reference: None,
             broken: None,
+            ended_in_batch: None,
+            batch_sizes: vec![1; migrations.len()],
+            batching: None,
             marker: String::new(),
             begin_sql: String::new(),
             before: Vec::new(),
@@ -157,6 +192,17 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
         self
     }
 
+    /// Send shareable migrations several per message (only when the bridge does not own the
+    /// transaction; see [`crate::batch`]). `shareable` has one entry per migration.
+    pub(crate) fn batched(mut self, shareable: Vec<bool>) -> Self {
+        self.batching = Some(Batching {
+            shareable,
+            max_bytes: batch::MAX_BATCH_BYTES,
+            max_count: batch::MAX_BATCH_MIGRATIONS,
+        });
+        self
+    }
+
     /// The transaction's id is already known (an earlier bridge in the same transaction).
     pub(crate) fn in_transaction(mut self, reference: Option<i64>) -> Self {
         self.reference = reference;
@@ -174,16 +220,19 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
 impl<C: GenericClient> Transaction for Bridge<'_, C> {
     type Error = BridgeError;
 
-    /// refinery hands over `[sql_1, insert_1, sql_2, insert_2, ...]`. Each history insert is
-    /// held back and sent in front of the next migration's SQL (the last one alone, or with
-    /// `COMMIT` when the bridge owns the transaction): one round trip per migration instead
-    /// of two. [`Bridge::prefixes`] records how many characters went in front of each
-    /// migration's SQL, so error positions still map into the file.
+    /// refinery hands over `[sql_1, insert_1, sql_2, insert_2, ...]`. With batching (see
+    /// [`Bridge::batched`]), consecutive shareable migrations and their history inserts travel
+    /// in one message each ([`crate::batch`]). Otherwise, and for a migration that travels
+    /// alone, each history insert is held back and sent in front of the next migration's SQL
+    /// (the last one alone, or with `COMMIT` when the bridge owns the transaction): one round
+    /// trip per migration instead of two. [`Bridge::prefixes`] records how many characters
+    /// went in front of each migration's SQL, so error positions still map into the file.
     fn execute<'a, T: Iterator<Item = &'a str>>(
         &mut self,
         queries: T,
     ) -> std::result::Result<usize, Self::Error> {
         let mut count = 0;
+        let mut items: Vec<Item<'a>> = Vec::new();
         for q in queries {
             count += 1;
             if q.trim_start().starts_with(&format!(
@@ -192,49 +241,40 @@ impl<C: GenericClient> Transaction for Bridge<'_, C> {
             )) {
                 continue;
             }
-            let Some(index) = self.expected.iter().position(|s| s == q) else {
-                // A history insert: send it with the next migration, or at the end.
-                if let Some(held) = self.held_insert.replace(q.to_string()) {
-                    self.tx.batch_execute(&held)?;
-                }
-                continue;
-            };
-            let mut prefix = self.marker.clone();
-            if self.owns_transaction && !self.open {
-                prefix.push_str(BEGIN_PREFIX);
-                prefix.push_str(&self.begin_sql);
-            }
-            if let Some(held) = self.held_insert.take() {
-                prefix.push_str(&held);
-                prefix.push_str(";\n");
-            }
-            if let Some(before) = self.before.get(index) {
-                prefix.push_str(before);
-            }
-            prefix.push_str(GUARD_BEFORE);
-            self.prefixes[index] = prefix.chars().count();
-            let started = std::time::Instant::now();
-            let result = self.tx.simple_query(&format!("{prefix}{q}{GUARD_AFTER}"));
-            self.timings[index] += started.elapsed();
-            if self.owns_transaction {
-                self.open = true;
-            }
-            let messages = match result {
-                Ok(m) => m,
-                Err(e) => {
-                    self.failed_migration = Some(index);
-                    return Err(e.into());
-                }
-            };
-            if let Some((start, end)) = crate::guard::xids(&messages)
-                && let Some((reference, end)) = crate::guard::check(&mut self.reference, start, end)
-            {
-                self.broken = Some(Broken {
-                    index,
-                    reference,
-                    end,
+            // refinery sends each migration's SQL in order, each followed by its insert.
+            let next = items.last().map_or(0, |it| it.index + 1);
+            if self.expected.get(next).is_some_and(|s| s == q) {
+                items.push(Item {
+                    index: next,
+                    sql: q,
+                    insert: None,
                 });
-                return Err(BridgeError::TransactionEnded);
+                continue;
+            }
+            match items.last_mut() {
+                Some(it) if it.insert.is_none() => it.insert = Some(q),
+                _ => {
+                    // Not a migration's SQL nor its insert: send it as it comes.
+                    self.flush_held()?;
+                    self.tx.batch_execute(q)?;
+                }
+            }
+        }
+        let plan = match &self.batching {
+            Some(b) if !self.owns_transaction => {
+                let sizes: Vec<usize> = items.iter().map(|it| it.sql.len()).collect();
+                let share: Vec<bool> = items
+                    .iter()
+                    .map(|it| b.shareable.get(it.index).copied().unwrap_or(false))
+                    .collect();
+                batch::plan(&sizes, &share, b.max_bytes, b.max_count)
+            }
+            _ => (0..items.len()).map(|i| i..i + 1).collect(),
+        };
+        for range in plan {
+            match &items[range] {
+                [one] => self.send_alone(one)?,
+                several => self.send_batch(several)?,
             }
         }
         if let Some(held) = self.held_insert.take() {
@@ -246,6 +286,194 @@ impl<C: GenericClient> Transaction for Bridge<'_, C> {
             }
         }
         Ok(count)
+    }
+}
+
+/// One migration of the queries refinery handed over.
+#[derive(Debug, Clone, Copy)]
+struct Item<'a> {
+    /// Its index in the batch handed to refinery.
+    index: usize,
+    /// Its SQL.
+    sql: &'a str,
+    /// refinery's history insert for it.
+    insert: Option<&'a str>,
+}
+
+impl<C: GenericClient> Bridge<'_, C> {
+    /// Send a held history insert on its own.
+    fn flush_held(&mut self) -> std::result::Result<(), BridgeError> {
+        if let Some(held) = self.held_insert.take() {
+            self.tx.batch_execute(&held)?;
+        }
+        Ok(())
+    }
+
+    /// One migration in a message of its own: the held insert of the previous one, its
+    /// `before` SQL and the guard in front, its own insert held for the next message.
+    fn send_alone(&mut self, it: &Item<'_>) -> std::result::Result<(), BridgeError> {
+        let index = it.index;
+        let mut prefix = self.marker.clone();
+        if self.owns_transaction && !self.open {
+            prefix.push_str(BEGIN_PREFIX);
+            prefix.push_str(&self.begin_sql);
+        }
+        if let Some(held) = self.held_insert.take() {
+            prefix.push_str(&held);
+            prefix.push_str(";\n");
+        }
+        if let Some(before) = self.before.get(index) {
+            prefix.push_str(before);
+        }
+        prefix.push_str(GUARD_BEFORE);
+        self.prefixes[index] = prefix.chars().count();
+        let started = std::time::Instant::now();
+        let result = self
+            .tx
+            .simple_query(&format!("{prefix}{}{GUARD_AFTER}", it.sql));
+        self.timings[index] += started.elapsed();
+        self.batch_sizes[index] = 1;
+        if self.owns_transaction {
+            self.open = true;
+        }
+        let messages = match result {
+            Ok(m) => m,
+            Err(e) => {
+                self.failed_migration = Some(index);
+                return Err(e.into());
+            }
+        };
+        if let Some((start, end)) = crate::guard::xids(&messages)
+            && let Some((reference, end)) = crate::guard::check(&mut self.reference, start, end)
+        {
+            self.broken = Some(Broken {
+                index,
+                reference,
+                end,
+            });
+            return Err(BridgeError::TransactionEnded);
+        }
+        self.held_insert = it.insert.map(str::to_string);
+        Ok(())
+    }
+
+    /// Several migrations and their inserts in one message, between `SAVEPOINT` and
+    /// `RELEASE SAVEPOINT`, with the guard's `txid_current()` before the first and after each.
+    /// When the message fails, roll back to the savepoint and send them again one by one, so
+    /// the failing migration reports its error exactly as if it had travelled alone.
+    fn send_batch(&mut self, items: &[Item<'_>]) -> std::result::Result<(), BridgeError> {
+        let bytes: usize = items.iter().map(|it| it.sql.len() + 256).sum();
+        let mut text = String::with_capacity(bytes + self.marker.len());
+        text.push_str(&self.marker);
+        let had_held = self.held_insert.is_some();
+        if let Some(held) = self.held_insert.take() {
+            text.push_str(&held);
+            text.push_str(";\n");
+        }
+        text.push_str(&format!("SAVEPOINT {};\n", batch::SAVEPOINT));
+        text.push_str(batch::GUARD_BEFORE);
+        let mut previous: Option<(&str, &str)> = None;
+        for it in items {
+            // Each migration's `SET LOCAL lock_timeout`, unless the one before had the same
+            // and could not have changed it.
+            if let Some(before) = self.before.get(it.index)
+                && !previous.is_some_and(|(b, sql)| b == before && !batch::may_reset(sql))
+            {
+                text.push_str(before);
+            }
+            text.push_str(it.sql);
+            text.push_str(batch::GUARD_AFTER);
+            text.push_str(";\n");
+            previous = Some((self.before.get(it.index).map_or("", String::as_str), it.sql));
+        }
+        // The message's history rows, in one INSERT when refinery wrote them as usual.
+        let inserts: Vec<&str> = items.iter().filter_map(|it| it.insert).collect();
+        match batch::merge_inserts(&inserts) {
+            Some(merged) => {
+                text.push_str(&merged);
+                text.push_str(";\n");
+            }
+            None => {
+                for insert in inserts {
+                    text.push_str(insert);
+                    text.push_str(";\n");
+                }
+            }
+        }
+        text.push_str(&format!("RELEASE SAVEPOINT {}", batch::SAVEPOINT));
+        let started = std::time::Instant::now();
+        let result = self.tx.simple_query(&text);
+        let took = started.elapsed();
+        let messages = match result {
+            Ok(m) => m,
+            Err(e) => return self.replay(items, e, had_held),
+        };
+        for it in items {
+            self.timings[it.index] += took;
+            self.batch_sizes[it.index] = items.len();
+        }
+        let xids = batch::xids(&messages);
+        for (k, it) in items.iter().enumerate() {
+            let (Some(&start), Some(&end)) = (xids.get(k), xids.get(k + 1)) else {
+                break;
+            };
+            if let Some((reference, end)) = crate::guard::check(&mut self.reference, start, end) {
+                let _ = end;
+                self.ended_in_batch = Some(EndedInBatch {
+                    first: items[0].index,
+                    last: items[items.len() - 1].index,
+                    at: Some(it.index),
+                    reference: Some(reference),
+                });
+                return Err(BridgeError::TransactionEnded);
+            }
+        }
+        Ok(())
+    }
+
+    /// A message of several migrations failed with `err`: undo it to its savepoint and send
+    /// its migrations one per message.
+    fn replay(
+        &mut self,
+        items: &[Item<'_>],
+        err: postgres::Error,
+        had_held: bool,
+    ) -> std::result::Result<(), BridgeError> {
+        if err.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+            // A lock timeout: the engine rolls the whole transaction back and retries it, so
+            // replaying would only wait for the lock a second time.
+            self.failed_migration = Some(items[0].index);
+            self.prefixes[items[0].index] = usize::MAX;
+            return Err(err.into());
+        }
+        let undo = format!(
+            "ROLLBACK TO SAVEPOINT {sp}; RELEASE SAVEPOINT {sp}",
+            sp = batch::SAVEPOINT
+        );
+        if let Err(undo_err) = self.tx.batch_execute(&undo) {
+            if had_held || err.as_db_error().is_none() || undo_err.as_db_error().is_none() {
+                // The message may have failed before its savepoint, in the previous
+                // migration's held insert, or the connection failed: report it at the
+                // message's first migration, as without batching (no position of the insert
+                // maps into the file).
+                self.failed_migration = Some(items[0].index);
+                self.prefixes[items[0].index] = usize::MAX;
+                return Err(err.into());
+            }
+            // The savepoint is gone with the transaction it was in: a migration of the message
+            // ended the runner's transaction.
+            self.ended_in_batch = Some(EndedInBatch {
+                first: items[0].index,
+                last: items[items.len() - 1].index,
+                at: None,
+                reference: self.reference,
+            });
+            return Err(BridgeError::TransactionEnded);
+        }
+        for it in items {
+            self.send_alone(it)?;
+        }
+        Ok(())
     }
 }
 

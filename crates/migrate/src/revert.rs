@@ -192,7 +192,8 @@ impl Migrator<'_> {
                     name: m.name.clone(),
                     path: m.up.path.clone(),
                     no_transaction: false,
-                    duration: timings.into_iter().sum(),
+                    duration: timings.iter().map(|(took, _)| *took).sum(),
+                    batch: 1,
                 },
             )))
         })

@@ -60,6 +60,11 @@ pub struct Script {
     /// First line says `-- no-transaction` (or diesel's `run_in_transaction = false`): the script
     /// runs outside a transaction, one statement at a time.
     pub no_transaction: bool,
+    /// Set by validation on an up script that tokenizes and has no top-level transaction
+    /// control: its migration's checksum then ([`Migration::checksum`]). While the checksum
+    /// still matches, the script may share a message with other migrations without being
+    /// tokenized again ([`crate::batch`]).
+    pub(crate) shareable_checksum: Option<u64>,
 }
 
 /// One versioned migration.

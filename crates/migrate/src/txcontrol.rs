@@ -26,10 +26,13 @@ pub struct TxControl {
 /// Every top-level transaction-control statement of `sql`, in order. A script the tokenizer
 /// rejects yields none (the server reports its error when it runs).
 pub fn find(sql: &str) -> Vec<TxControl> {
-    let Ok(statements) = schema::split::split(sql) else {
-        return Vec::new();
-    };
-    statements
+    find_tokenized(sql).unwrap_or_default()
+}
+
+/// As [`find`], but `None` when the tokenizer rejects the script.
+pub(crate) fn find_tokenized(sql: &str) -> Option<Vec<TxControl>> {
+    let statements = schema::split::split(sql).ok()?;
+    let found = statements
         .iter()
         .filter(|st| !st.meta)
         .filter_map(|st| {
@@ -55,7 +58,8 @@ pub fn find(sql: &str) -> Vec<TxControl> {
                 keywords,
             })
         })
-        .collect()
+        .collect();
+    Some(found)
 }
 
 /// Whether this statement ends the transaction it runs in (rather than nesting or marking it).
