@@ -255,13 +255,16 @@ fn dependents_query() -> String {
     )
 }
 
-/// What a refresh changed: each changed key with its value before and after (`None`: absent).
+/// A value before and after a change (`None`: absent).
+pub type Change<T> = (Option<T>, Option<T>);
+
+/// What a refresh changed: each changed key with its value before and after.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
     /// Changed objects.
-    pub objects: BTreeMap<String, (Option<String>, Option<String>)>,
+    pub objects: BTreeMap<String, Change<String>>,
     /// Changed enum types' labels.
-    pub enums: BTreeMap<String, (Option<Vec<String>>, Option<Vec<String>>)>,
+    pub enums: BTreeMap<String, Change<Vec<String>>>,
 }
 
 impl Changes {

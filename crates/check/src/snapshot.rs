@@ -343,7 +343,9 @@ pub enum Entry {
 pub fn fold(rows: Vec<postgres::Row>) -> (Snapshot, HashMap<Owner, Vec<Entry>>) {
     let mut snap = Snapshot::default();
     let mut owners: HashMap<Owner, Vec<Entry>> = HashMap::new();
-    let mut labels: BTreeMap<String, (Option<Owner>, Vec<(f64, String)>)> = BTreeMap::new();
+    // Per enum type: its owner and its (sort order, label) pairs.
+    type Labels = (Option<Owner>, Vec<(f64, String)>);
+    let mut labels: BTreeMap<String, Labels> = BTreeMap::new();
     for row in rows {
         let key: String = row.get(0);
         let value: Option<String> = row.get(1);
