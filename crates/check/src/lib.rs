@@ -19,6 +19,7 @@ pub mod bench;
 pub mod diff;
 pub mod drift;
 pub mod fixtures;
+pub mod incremental;
 pub mod lint;
 pub mod report;
 pub mod reversibility;

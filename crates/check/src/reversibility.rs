@@ -5,8 +5,9 @@
 //!
 //! 1. apply N (without its fixture), then its down, through the migration engine (so
 //!    `-- no-transaction` scripts, the history table and error locations behave as in real use);
-//! 2. take a catalog [`Snapshot`] and compare it with the one taken before N;
-//! 3. re-apply N with its fixture, and snapshot again: the "before" of N+1.
+//! 2. bring the catalog [`Snapshot`] up to date and compare it with the one before N (only
+//!    the objects the up and the down changed are read and compared);
+//! 3. re-apply N with its fixture, and bring the snapshot up to date: the "before" of N+1.
 //!
 //! Downs therefore run against real rows (the fixtures of 1..N-1), and every up runs twice, so
 //! an up that cannot run again after its down is caught too. Each difference is reported and
@@ -20,11 +21,15 @@
 //! # Speed
 //!
 //! A catalog snapshot is one prepared query (see [`crate::snapshot`]), several times cheaper
-//! than a pg_dump process. Sets of 40 or more migrations are split into segments, one per core
+//! than a pg_dump process, but it costs as much as the schema is large. The walk reads one
+//! whole snapshot per walker and then keeps it up to date with [`Tracker`], which after the
+//! down and after the re-apply reads only the objects whose catalog rows changed (see
+//! [`crate::incremental`]): a migration costs what it touches, not what the schema holds, so
+//! the walk grows linearly with the chain. Sets of 40 or more migrations are split into segments, one per core
 //! (at most 4), each walked in its own database on its own thread: the walker of segment
 //! `a..b` starts from `0..a` applied with fixtures (one transaction per migration, as the walk
-//! commits them), then walks as above. Segment bounds follow `n·sqrt(j/s)`, since a snapshot
-//! costs about as much as the schema is large. The first walker (in chain order) that stops
+//! commits them), then walks as above. Segment bounds give every walker the same work, replay
+//! included (see `bounds`). The first walker (in chain order) that stops
 //! stops the report there; the findings of all walkers before it are listed in chain order.
 //!
 //! # Accepted differences
@@ -46,8 +51,9 @@ use std::time::Instant;
 use migrate::{DownTarget, Migration, MigrationSet, Migrator};
 use pgcluster::{Cluster, TestDatabase};
 
+use crate::incremental::Tracker;
 use crate::report::{Finding, Location, Part, PartReport};
-use crate::snapshot::{Snapshot, Snapshotter};
+use crate::snapshot::Snapshot;
 use crate::textdiff;
 
 /// One `-- irreversible: enum-value type.value` line of a down file.
@@ -274,14 +280,25 @@ pub fn first_checked(set: &MigrationSet, since: Option<i64>) -> usize {
     }
 }
 
-/// Where `segments` walkers split `n` migrations. A snapshot costs about as much as the schema
-/// is large, so migration i costs about i and the first j of s segments end near
-/// n·sqrt(j/s), which gives every walker the same work.
+/// What applying a migration with its fixture (a walker's replay of the chain before its
+/// segment) costs, relative to walking it (three engine calls and two refreshes).
+const REPLAY_COST: f64 = 0.25;
+
+/// Where `segments` walkers split `n` migrations. Walking a migration costs about the same
+/// whatever the schema, and the walker of `a..b` first replays `0..a`, so it costs about
+/// `REPLAY_COST·a + (b - a)`; the cuts make that equal for every walker:
+/// `a(j+1) = a(j)·(1 - REPLAY_COST) + C`.
 fn bounds(n: usize, segments: usize) -> Vec<(usize, usize)> {
     let segments = segments.clamp(1, n.max(1));
-    let mut cuts: Vec<usize> = (0..=segments)
-        .map(|j| ((n as f64) * (j as f64 / segments as f64).sqrt()).round() as usize)
-        .collect();
+    let keep = 1.0 - REPLAY_COST;
+    let total: f64 = (0..segments).map(|k| keep.powi(k as i32)).sum();
+    let each = n as f64 / total;
+    let mut cuts = vec![0usize];
+    let mut at = 0.0;
+    for _ in 0..segments {
+        at = at * keep + each;
+        cuts.push(at.round() as usize);
+    }
     cuts[segments] = n;
     cuts.dedup();
     cuts.windows(2).map(|w| (w[0], w[1])).collect()
@@ -406,13 +423,12 @@ pub fn walk_set(set: &MigrationSet, cluster: &Cluster, options: &WalkOptions) ->
     }
 }
 
-/// A walker's database, its connection, the prepared catalog query and the snapshot of the
-/// state the next migration starts from.
+/// A walker's database, its connection and the snapshot of the state the next migration
+/// starts from, kept up to date incrementally.
 struct State {
     db: TestDatabase,
     client: postgres::Client,
-    snapshots: Snapshotter,
-    before: Snapshot,
+    tracker: Tracker,
 }
 
 /// A fresh scratch database holding migrations `0..upto` of `set` with their fixtures (one
@@ -446,16 +462,12 @@ fn continue_in(
             )
         })?;
     }
-    let snapshots = Snapshotter::new(&mut client, &excluded())
-        .map_err(|e| format!("cannot prepare the catalog query: {e}"))?;
-    let before = snapshots
-        .take(&mut client)
+    let tracker = Tracker::new(&mut client, &excluded())
         .map_err(|e| format!("cannot read the catalog: {e}"))?;
     Ok(State {
         db,
         client,
-        snapshots,
-        before,
+        tracker,
     })
 }
 
@@ -513,13 +525,17 @@ fn step(
     let catalog = |e: postgres::Error| {
         StepFailure::new(Finding::new(format!("cannot read the catalog: {e}")), false)
     };
-    let after = st.snapshots.take(&mut st.client).map_err(catalog)?;
-    let cmp = compare(&st.before, &after, &declared, &down.path);
+    // Only what the up and the down changed is read and compared.
+    let changes = st.tracker.refresh(&mut st.client).map_err(catalog)?;
+    let (before, after) = changes.sides(st.tracker.snapshot());
+    let cmp = compare(&before, &after, &declared, &down.path);
     seg.notes.extend(cmp.accepted);
     seg.failures.extend(cmp.stale);
     if !cmp.equal {
         let previous = i.checked_sub(1).map(|p| &set.migrations[p]);
-        let (diff, rebuilt) = render(set, cluster, &st.db, previous, m, &st.before, &after);
+        let after = st.tracker.snapshot().clone();
+        let before = changes.revert(&after);
+        let (diff, rebuilt) = render(set, cluster, &st.db, previous, m, &before, &after);
         let f = Finding::new(format!(
             "the down of migration {} does not restore the schema: after {} then {}, the schema differs from before",
             m.label(),
@@ -544,7 +560,7 @@ fn step(
         .hint("an up must run again after its down; a value the down cannot remove needs IF NOT EXISTS");
         return Err(StepFailure::new(f, true));
     }
-    st.before = st.snapshots.take(&mut st.client).map_err(catalog)?;
+    st.tracker.refresh(&mut st.client).map_err(catalog)?;
     Ok(())
 }
 
@@ -680,8 +696,10 @@ mod tests {
     #[test]
     fn segments_split_the_work_evenly() {
         assert_eq!(super::bounds(300, 1), [(0, 300)]);
-        assert_eq!(super::bounds(300, 2), [(0, 212), (212, 300)]);
-        assert_eq!(super::bounds(3, 8), [(0, 2), (2, 3)]);
+        // 300 / 1.75 = 171: the second walker replays 171 migrations (a quarter of the cost
+        // of walking them) and walks 129.
+        assert_eq!(super::bounds(300, 2), [(0, 171), (171, 300)]);
+        assert_eq!(super::bounds(3, 8), [(0, 1), (1, 2), (2, 3)]);
         assert_eq!(super::bounds(0, 2), Vec::<(usize, usize)>::new());
     }
 }

@@ -1,0 +1,621 @@
+//! A catalog [`Snapshot`] kept up to date by reading only what changed: what makes the
+//! reversibility walk linear in the number of migrations.
+//!
+//! A whole snapshot deparses every object, so it costs as much as the schema is large; taken
+//! twice per migration, the walk would grow with the square of the chain. A [`Tracker`] holds
+//! one snapshot in memory and, on [`Tracker::refresh`], reads again only the objects whose
+//! catalog rows changed since the last refresh:
+//!
+//! 1. **Rows written.** The refresh before remembers the next transaction id of the cluster;
+//!    every catalog row of this database whose `xmin` is that id or later was written since
+//!    (one connection works in a walker's database, so nothing else writes to its catalogs).
+//!    Each row maps to its [`Owner`]: a column, default, constraint, index, trigger, rule or
+//!    policy to its relation, an enum label or domain constraint to its type, a comment to its
+//!    object's owner, an extension membership or a sequence's `OWNED BY` to the member or the
+//!    sequence.
+//! 2. **Rows deleted** leave no row to see. For each tracked catalog the tracker keeps the
+//!    identities of its rows (oid, or `attrelid.attnum`, ...) with their owners; the catalog's
+//!    row count, compared with the rows known plus the new ones, tells whether any row was
+//!    deleted, exactly; only then are that catalog's identities listed to find which (and
+//!    their owners, from memory).
+//! 3. **Dependents.** An object's definition also prints the names of the objects it refers
+//!    to (a view its table's columns, a foreign key the referenced table, a column its type, a
+//!    trigger its function, anything its schema). The owners of every object that depends
+//!    (`pg_depend`) on a changed table, column, type, function, schema, constraint, operator
+//!    or collation are read again too.
+//! 4. The changed owners' rows are deparsed with the same catalog query restricted to them
+//!    ([`crate::snapshot::Scope::Owners`]), and replace the owners' old entries.
+//!
+//! A change to the roles (`pg_authid`, shared by the cluster: policies print role names) or
+//! an unusable transaction-id window makes the refresh read the whole snapshot instead. The
+//! result equals a whole snapshot taken at the same moment (the tests compare the two after
+//! each of many kinds of change).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use postgres::GenericClient;
+
+use crate::snapshot::{self, Entry, Owner, SCOPED_KINDS, Scope, Snapshot};
+
+/// One tracked catalog: its name, a filter for the rows that matter, the identity of a row,
+/// and the owner (kind, oid) and referenced object (class, oid) of a row (`NULL`: none). `c`
+/// is the row.
+struct Catalog {
+    name: &'static str,
+    filter: &'static str,
+    ident: &'static str,
+    kind: String,
+    owner: String,
+    ref_class: &'static str,
+    ref_obj: &'static str,
+}
+
+fn catalogs() -> Vec<Catalog> {
+    let simple =
+        |name: &'static str, kind: char, owner: &'static str, filter: &'static str| Catalog {
+            name,
+            filter,
+            ident: "c.oid::text",
+            kind: format!("'{kind}'"),
+            owner: owner.to_string(),
+            ref_class: "NULL::oid",
+            ref_obj: "NULL::oid",
+        };
+    let referenced = |mut c: Catalog, class: &'static str, obj: &'static str| {
+        c.ref_class = class;
+        c.ref_obj = obj;
+        c
+    };
+    let keyed = |mut c: Catalog, ident: &'static str| {
+        c.ident = ident;
+        c
+    };
+    let (dep_kind, dep_owner) = snapshot::owner_sql("c.classid", "c.objid");
+    let (com_kind, com_owner) = snapshot::owner_sql("c.classoid", "c.objoid");
+    vec![
+        referenced(
+            simple("pg_namespace", 'n', "c.oid", "TRUE"),
+            "'pg_namespace'::regclass::oid",
+            "c.oid",
+        ),
+        referenced(
+            simple("pg_extension", 'x', "c.oid", "TRUE"),
+            "'pg_extension'::regclass::oid",
+            "c.oid",
+        ),
+        referenced(
+            simple("pg_type", 't', "c.oid", "c.oid >= 16384"),
+            "'pg_type'::regclass::oid",
+            "c.oid",
+        ),
+        // A label renamed changes the constants of that type in checks, defaults and views.
+        referenced(
+            simple("pg_enum", 't', "c.enumtypid", "c.oid >= 16384"),
+            "'pg_type'::regclass::oid",
+            "c.enumtypid",
+        ),
+        keyed(
+            simple("pg_range", 't', "c.rngtypid", "c.rngtypid >= 16384"),
+            "c.rngtypid::text",
+        ),
+        referenced(
+            simple(
+                "pg_class",
+                'r',
+                "CASE WHEN c.relkind IN ('i', 'I') THEN coalesce((SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = c.oid), c.oid) ELSE c.oid END",
+                "c.oid >= 16384",
+            ),
+            "'pg_class'::regclass::oid",
+            "c.oid",
+        ),
+        referenced(
+            keyed(
+                simple(
+                    "pg_attribute",
+                    'r',
+                    "c.attrelid",
+                    "c.attrelid >= 16384 AND c.attnum > 0",
+                ),
+                "c.attrelid || '.' || c.attnum",
+            ),
+            "'pg_class'::regclass::oid",
+            "c.attrelid",
+        ),
+        simple("pg_attrdef", 'r', "c.adrelid", "c.oid >= 16384"),
+        referenced(
+            Catalog {
+                kind: "CASE WHEN c.contypid <> 0 THEN 't' ELSE 'r' END".into(),
+                ..simple(
+                    "pg_constraint",
+                    'r',
+                    "CASE WHEN c.contypid <> 0 THEN c.contypid ELSE c.conrelid END",
+                    "c.oid >= 16384",
+                )
+            },
+            "'pg_constraint'::regclass::oid",
+            "c.oid",
+        ),
+        keyed(
+            simple("pg_index", 'r', "c.indrelid", "c.indexrelid >= 16384"),
+            "c.indexrelid::text",
+        ),
+        simple(
+            "pg_trigger",
+            'r',
+            "c.tgrelid",
+            "c.oid >= 16384 AND NOT c.tgisinternal",
+        ),
+        simple("pg_rewrite", 'r', "c.ev_class", "c.oid >= 16384"),
+        simple("pg_policy", 'r', "c.polrelid", "c.oid >= 16384"),
+        keyed(
+            simple("pg_inherits", 'r', "c.inhrelid", "c.inhrelid >= 16384"),
+            "c.inhrelid || '.' || c.inhseqno",
+        ),
+        keyed(
+            simple("pg_sequence", 'r', "c.seqrelid", "c.seqrelid >= 16384"),
+            "c.seqrelid::text",
+        ),
+        keyed(
+            simple(
+                "pg_partitioned_table",
+                'r',
+                "c.partrelid",
+                "c.partrelid >= 16384",
+            ),
+            "c.partrelid::text",
+        ),
+        referenced(
+            simple("pg_proc", 'p', "c.oid", "c.oid >= 16384"),
+            "'pg_proc'::regclass::oid",
+            "c.oid",
+        ),
+        keyed(
+            simple("pg_aggregate", 'p', "c.aggfnoid", "c.aggfnoid >= 16384"),
+            "c.aggfnoid::text",
+        ),
+        simple("pg_statistic_ext", 's', "c.oid", "c.oid >= 16384"),
+        simple("pg_event_trigger", 'e', "c.oid", "c.oid >= 16384"),
+        referenced(
+            simple("pg_operator", 'o', "c.oid", "c.oid >= 16384"),
+            "'pg_operator'::regclass::oid",
+            "c.oid",
+        ),
+        simple("pg_cast", 'c', "c.oid", "c.oid >= 16384"),
+        referenced(
+            simple("pg_collation", 'l', "c.oid", "c.oid >= 16384"),
+            "'pg_collation'::regclass::oid",
+            "c.oid",
+        ),
+        Catalog {
+            name: "pg_description",
+            filter: "c.objoid >= 16384",
+            ident: "c.objoid || '.' || c.classoid || '.' || c.objsubid",
+            kind: com_kind,
+            owner: com_owner,
+            ref_class: "NULL::oid",
+            ref_obj: "NULL::oid",
+        },
+        Catalog {
+            // What the catalog query reads of pg_depend: extension membership and the
+            // column a sequence (or an index) belongs to.
+            name: "pg_depend",
+            filter: "c.objid >= 16384 AND (c.deptype = 'e' OR (c.deptype IN ('a', 'i') \
+                     AND c.classid = 'pg_class'::regclass AND c.refclassid = 'pg_class'::regclass \
+                     AND c.refobjsubid > 0))",
+            ident: "concat_ws('.', c.classid, c.objid, c.objsubid, c.refclassid, c.refobjid, c.refobjsubid, c.deptype)",
+            kind: dep_kind.clone(),
+            owner: dep_owner.clone(),
+            ref_class: "NULL::oid",
+            ref_obj: "NULL::oid",
+        },
+        // Roles: shared by the cluster, so any change reads the whole snapshot again.
+        simple("pg_authid", 'A', "0::oid", "TRUE"),
+    ]
+}
+
+/// Whether the `xmin` of `c` is `$1` (the low 32 bits of a transaction id) or later, modulo
+/// 2^32 as PostgreSQL compares them, or `$2` (every row).
+const WRITTEN_SINCE: &str =
+    "($2 OR ((c.xmin::text::bigint - $1 + 4294967296) % 4294967296) < 2147483648)";
+
+/// The rows query: per catalog (only those in `$3`, when not `NULL`), its row count and the
+/// identity, owner and referenced object of each row written since `$1` (every row with `$2`).
+fn rows_query() -> String {
+    catalogs()
+        .iter()
+        .map(|c| {
+            let agg = |e: &str, ty: &str| {
+                format!("coalesce(array_agg({e}) FILTER (WHERE w.w), '{{}}'::{ty}[])")
+            };
+            format!(
+                "SELECT '{name}'::text, count(*), {ident}, {kind}, {owner}, {rc}, {ro}\n\
+                 FROM {name} c CROSS JOIN LATERAL (SELECT {WRITTEN_SINCE} AS w) AS w\n\
+                 WHERE {filter} AND ($3::text[] IS NULL OR '{name}' = ANY($3))",
+                name = c.name,
+                filter = c.filter,
+                ident = agg(c.ident, "text"),
+                kind = agg(&format!("({})::text", c.kind), "text"),
+                owner = agg(&format!("({})::oid", c.owner), "oid"),
+                rc = agg(&format!("({})::oid", c.ref_class), "oid"),
+                ro = agg(&format!("({})::oid", c.ref_obj), "oid"),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\nUNION ALL\n")
+}
+
+/// The owners of the objects that depend on the objects `($1[i], $2[i])` (class, oid).
+fn dependents_query() -> String {
+    let (kind, owner) = snapshot::owner_sql("d.classid", "d.objid");
+    format!(
+        "SELECT DISTINCT ({kind})::text, ({owner})::oid
+         FROM unnest($1::oid[], $2::oid[]) AS r(refclass, refobj)
+         JOIN pg_depend d ON d.refclassid = r.refclass AND d.refobjid = r.refobj
+         WHERE d.deptype <> 'e'"
+    )
+}
+
+/// A value before and after a change (`None`: absent).
+pub type Change<T> = (Option<T>, Option<T>);
+
+/// What a refresh changed: each changed key with its value before and after.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Changed objects.
+    pub objects: BTreeMap<String, Change<String>>,
+    /// Changed enum types' labels.
+    pub enums: BTreeMap<String, Change<Vec<String>>>,
+}
+
+impl Changes {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty() && self.enums.is_empty()
+    }
+
+    /// The snapshot before the changes, given the one after them.
+    pub fn revert(&self, after: &Snapshot) -> Snapshot {
+        let mut before = after.clone();
+        for (k, (old, _)) in &self.objects {
+            match old {
+                Some(v) => before.objects.insert(k.clone(), v.clone()),
+                None => before.objects.remove(k),
+            };
+        }
+        for (k, (old, _)) in &self.enums {
+            match old {
+                Some(v) => before.enums.insert(k.clone(), v.clone()),
+                None => before.enums.remove(k),
+            };
+        }
+        before
+    }
+
+    /// Two partial snapshots, before and after, holding the changed entries and every enum
+    /// type of `after` (unchanged ones on both sides): equal exactly when the whole
+    /// snapshots are, and enough for [`crate::reversibility::compare`] to judge declared enum
+    /// values.
+    pub fn sides(&self, after: &Snapshot) -> (Snapshot, Snapshot) {
+        let mut b = Snapshot {
+            objects: BTreeMap::new(),
+            enums: after.enums.clone(),
+        };
+        let mut a = b.clone();
+        for (k, (old, new)) in &self.objects {
+            if let Some(v) = old {
+                b.objects.insert(k.clone(), v.clone());
+            }
+            if let Some(v) = new {
+                a.objects.insert(k.clone(), v.clone());
+            }
+        }
+        for (k, (old, _)) in &self.enums {
+            match old {
+                Some(v) => b.enums.insert(k.clone(), v.clone()),
+                None => b.enums.remove(k),
+            };
+        }
+        (b, a)
+    }
+}
+
+/// Statistics of the refreshes (for the bench and the tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Refreshes done.
+    pub refreshes: usize,
+    /// Refreshes that read the whole snapshot.
+    pub whole: usize,
+    /// Owners read again, in all.
+    pub owners: usize,
+    /// Catalogs listed whole to find deleted rows.
+    pub listed: usize,
+}
+
+/// A snapshot kept up to date on one connection (see the module documentation).
+pub struct Tracker {
+    whole: postgres::Statement,
+    scoped: postgres::Statement,
+    rows: postgres::Statement,
+    dependents: postgres::Statement,
+    mark: postgres::Statement,
+    exclude: Vec<String>,
+    snap: Snapshot,
+    entries: HashMap<Owner, Vec<Entry>>,
+    /// Per catalog: row identity → owner (`None`: a row with no owner, e.g. a comment on an
+    /// object that no longer exists).
+    known: HashMap<String, HashMap<String, Option<Owner>>>,
+    /// The next transaction id when the snapshot was read.
+    since: i64,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracker")
+            .field("objects", &self.snap.objects.len())
+            .field("since", &self.since)
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
+
+type Listing = Vec<(
+    String,
+    i64,
+    Vec<String>,
+    Vec<Option<Owner>>,
+    Vec<(u32, u32)>,
+)>;
+
+impl Tracker {
+    /// Prepare the queries on `client` and read the whole snapshot, leaving out the tables in
+    /// `exclude` (as [`crate::snapshot::Snapshotter::new`]).
+    pub fn new(
+        client: &mut impl GenericClient,
+        exclude: &[String],
+    ) -> Result<Self, postgres::Error> {
+        let mut t = Tracker {
+            whole: client.prepare(&snapshot::query(Scope::All))?,
+            scoped: client.prepare(&snapshot::query(Scope::Owners))?,
+            rows: client.prepare(&rows_query())?,
+            dependents: client.prepare(&dependents_query())?,
+            mark: client.prepare("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")?,
+            exclude: exclude.to_vec(),
+            snap: Snapshot::default(),
+            entries: HashMap::new(),
+            known: HashMap::new(),
+            since: 0,
+            counters: Counters::default(),
+        };
+        t.read_whole(client)?;
+        Ok(t)
+    }
+
+    /// The snapshot as of the last refresh.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    /// What the refreshes did so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    fn next_xid(&self, client: &mut impl GenericClient) -> Result<i64, postgres::Error> {
+        Ok(client.query_one(&self.mark, &[])?.get(0))
+    }
+
+    fn list(
+        &self,
+        client: &mut impl GenericClient,
+        all: bool,
+        only: Option<Vec<String>>,
+    ) -> Result<Listing, postgres::Error> {
+        let low = self.since.rem_euclid(1 << 32);
+        let rows = client.query(&self.rows, &[&low, &all, &only])?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let kinds: Vec<Option<String>> = r.get(3);
+                let owners: Vec<Option<u32>> = r.get(4);
+                let rc: Vec<Option<u32>> = r.get(5);
+                let ro: Vec<Option<u32>> = r.get(6);
+                let owners = kinds
+                    .into_iter()
+                    .zip(owners)
+                    .map(|(k, o)| Some((k?.bytes().next()?, o?)))
+                    .collect();
+                let refs = rc
+                    .into_iter()
+                    .zip(ro)
+                    .filter_map(|(c, o)| Some((c?, o?)))
+                    .collect();
+                (r.get(0), r.get(1), r.get(2), owners, refs)
+            })
+            .collect())
+    }
+
+    fn read_whole(&mut self, client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+        let since = self.next_xid(client)?;
+        let rows = client.query(&self.whole, &[&self.exclude])?;
+        let (snap, entries) = snapshot::fold(rows);
+        self.snap = snap;
+        self.entries = entries;
+        self.known = self
+            .list(client, true, None)?
+            .into_iter()
+            .map(|(name, _, idents, owners, _)| (name, idents.into_iter().zip(owners).collect()))
+            .collect();
+        self.since = since;
+        self.counters.whole += 1;
+        Ok(())
+    }
+
+    /// Bring the snapshot up to date with the database, reading only what changed since the
+    /// last refresh (or [`Tracker::new`]); returns what changed.
+    pub fn refresh(&mut self, client: &mut impl GenericClient) -> Result<Changes, postgres::Error> {
+        self.counters.refreshes += 1;
+        let now = self.next_xid(client)?;
+        if now - self.since >= 1 << 31 {
+            return self.refresh_whole(client);
+        }
+        let written = self.list(client, false, None)?;
+        let mut dirty: HashSet<Owner> = HashSet::new();
+        let mut refs: Vec<(u32, u32)> = Vec::new();
+        let mut deleted_in = Vec::new();
+        for (name, count, idents, owners, r) in written {
+            let known = self.known.entry(name.clone()).or_default();
+            let mut new = 0i64;
+            for (ident, owner) in idents.iter().zip(&owners) {
+                match known.get(ident) {
+                    Some(old) => dirty.extend(*old),
+                    None => new += 1,
+                }
+                dirty.extend(*owner);
+            }
+            refs.extend(r);
+            if known.len() as i64 + new != count {
+                deleted_in.push(name);
+            } else {
+                known.extend(idents.into_iter().zip(owners));
+            }
+        }
+        if !deleted_in.is_empty() {
+            self.counters.listed += deleted_in.len();
+            let listed = self.list(client, true, Some(deleted_in.clone()))?;
+            for (name, _, idents, owners, _) in listed {
+                if !deleted_in.contains(&name) {
+                    continue;
+                }
+                let now: HashMap<String, Option<Owner>> = idents.into_iter().zip(owners).collect();
+                let known = self.known.entry(name).or_default();
+                for (ident, owner) in known.iter() {
+                    if !now.contains_key(ident) {
+                        dirty.extend(*owner);
+                    }
+                }
+                *known = now;
+            }
+        }
+        if dirty.iter().any(|(k, _)| *k == b'A') {
+            return self.refresh_whole(client);
+        }
+        if !refs.is_empty() {
+            let (classes, objs): (Vec<u32>, Vec<u32>) = refs.into_iter().unzip();
+            for row in client.query(&self.dependents, &[&classes, &objs])? {
+                let kind: Option<String> = row.get(0);
+                let oid: Option<u32> = row.get(1);
+                if let (Some(k), Some(o)) = (kind.and_then(|k| k.bytes().next()), oid) {
+                    dirty.insert((k, o));
+                }
+            }
+        }
+        let mut changes = Changes::default();
+        if !dirty.is_empty() {
+            dirty.insert((b'D', 0));
+            self.counters.owners += dirty.len();
+            self.reread(client, &dirty, &mut changes)?;
+        }
+        self.since = now;
+        Ok(changes)
+    }
+
+    fn refresh_whole(
+        &mut self,
+        client: &mut impl GenericClient,
+    ) -> Result<Changes, postgres::Error> {
+        let before = std::mem::take(&mut self.snap);
+        self.read_whole(client)?;
+        let mut changes = Changes::default();
+        for (k, v) in &before.objects {
+            if self.snap.objects.get(k) != Some(v) {
+                changes.objects.insert(
+                    k.clone(),
+                    (Some(v.clone()), self.snap.objects.get(k).cloned()),
+                );
+            }
+        }
+        for (k, v) in &self.snap.objects {
+            if !before.objects.contains_key(k) {
+                changes.objects.insert(k.clone(), (None, Some(v.clone())));
+            }
+        }
+        for (k, v) in &before.enums {
+            if self.snap.enums.get(k) != Some(v) {
+                changes.enums.insert(
+                    k.clone(),
+                    (Some(v.clone()), self.snap.enums.get(k).cloned()),
+                );
+            }
+        }
+        for (k, v) in &self.snap.enums {
+            if !before.enums.contains_key(k) {
+                changes.enums.insert(k.clone(), (None, Some(v.clone())));
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Read the entries of `dirty` again and put them in place of their old ones.
+    fn reread(
+        &mut self,
+        client: &mut impl GenericClient,
+        dirty: &HashSet<Owner>,
+        changes: &mut Changes,
+    ) -> Result<(), postgres::Error> {
+        let mut by_kind: Vec<Vec<u32>> = vec![Vec::new(); SCOPED_KINDS.len()];
+        for (k, o) in dirty {
+            if let Some(i) = SCOPED_KINDS.iter().position(|s| s == k) {
+                by_kind[i].push(*o);
+            }
+        }
+        let with_misc = dirty.contains(&(b'D', 0));
+        let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&self.exclude];
+        for ids in &by_kind[..SCOPED_KINDS.len() - 1] {
+            params.push(ids);
+        }
+        params.push(&with_misc);
+        let rows = client.query(&self.scoped, &params)?;
+        let (fresh, entries) = snapshot::fold(rows);
+        let snap = &mut self.snap;
+        for owner in dirty {
+            for e in self.entries.remove(owner).unwrap_or_default() {
+                match e {
+                    Entry::Object(k) => {
+                        if let Some(v) = snap.objects.remove(&k) {
+                            changes.objects.entry(k).or_insert((Some(v), None));
+                        }
+                    }
+                    Entry::Enum(k) => {
+                        if let Some(v) = snap.enums.remove(&k) {
+                            changes.enums.entry(k).or_insert((Some(v), None));
+                        }
+                    }
+                }
+            }
+        }
+        for (owner, es) in entries {
+            for e in &es {
+                match e {
+                    Entry::Object(k) => {
+                        let v = fresh.objects[k].clone();
+                        let old = snap.objects.insert(k.clone(), v.clone());
+                        let c = changes.objects.entry(k.clone()).or_insert((old, None));
+                        c.1 = Some(v);
+                    }
+                    Entry::Enum(k) => {
+                        let v = fresh.enums[k].clone();
+                        let old = snap.enums.insert(k.clone(), v.clone());
+                        let c = changes.enums.entry(k.clone()).or_insert((old, None));
+                        c.1 = Some(v);
+                    }
+                }
+            }
+            self.entries.insert(owner, es);
+        }
+        changes.objects.retain(|_, (a, b)| a != b);
+        changes.enums.retain(|_, (a, b)| a != b);
+        Ok(())
+    }
+}

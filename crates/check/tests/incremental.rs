@@ -1,0 +1,230 @@
+//! The incremental snapshot (`check::incremental::Tracker`) equals a whole catalog snapshot
+//! after every kind of change, including the ones that leave no changed row behind (drops,
+//! cascades) or change other objects' text (renames, type changes).
+
+mod common;
+
+use check::incremental::Tracker;
+use check::snapshot;
+use common::*;
+
+const SETUP: &str = "CREATE SCHEMA app;
+    CREATE TYPE app.mood AS ENUM ('ok', 'meh');
+    CREATE DOMAIN app.email AS text CHECK (VALUE <> '');
+    CREATE TABLE app.orgs (id bigint PRIMARY KEY, name text);
+    CREATE TABLE app.users (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        org_id bigint,
+        email text DEFAULT 'a@b',
+        mood app.mood,
+        CONSTRAINT users_org_fkey FOREIGN KEY (org_id) REFERENCES app.orgs (id),
+        CONSTRAINT users_email_check CHECK (email <> '') NOT VALID
+    );
+    CREATE INDEX users_email_idx ON app.users (lower(email));
+    CREATE FUNCTION app.f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+    CREATE FUNCTION app.g(x int) RETURNS int LANGUAGE sql AS $$ SELECT x + 1 $$;
+    CREATE TRIGGER users_t BEFORE UPDATE ON app.users FOR EACH ROW EXECUTE FUNCTION app.f();
+    CREATE VIEW app.v AS SELECT id, email FROM app.users;
+    CREATE VIEW app.vv AS SELECT id FROM app.v;
+    CREATE SEQUENCE app.counter;
+    COMMENT ON COLUMN app.users.email IS 'mail';";
+
+/// Each change is applied alone, then the tracker is refreshed and compared with a whole
+/// snapshot; `(change, whether the schema changes)`.
+const CHANGES: &[(&str, bool)] = &[
+    // Function bodies, options, renames (the trigger prints the function's name).
+    (
+        "CREATE OR REPLACE FUNCTION app.f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
+        true,
+    ),
+    ("ALTER FUNCTION app.f() SET search_path = app", true),
+    ("ALTER FUNCTION app.f() RENAME TO f2", true),
+    // Defaults: set, changed, dropped (a deleted pg_attrdef row).
+    (
+        "ALTER TABLE app.users ALTER COLUMN email SET DEFAULT 'c@d'",
+        true,
+    ),
+    (
+        "ALTER TABLE app.users ALTER COLUMN email DROP DEFAULT",
+        true,
+    ),
+    (
+        "ALTER TABLE app.users ALTER COLUMN email SET NOT NULL",
+        true,
+    ),
+    (
+        "ALTER INDEX app.users_email_idx SET (fillfactor = 50)",
+        true,
+    ),
+    (
+        "ALTER INDEX app.users_email_idx RENAME TO users_mail_idx",
+        true,
+    ),
+    (
+        "ALTER TABLE app.users ALTER CONSTRAINT users_org_fkey DEFERRABLE",
+        true,
+    ),
+    (
+        "ALTER TABLE app.users ADD CONSTRAINT users_email_x CHECK (email <> 'x') NOT VALID",
+        true,
+    ),
+    (
+        "ALTER TABLE app.users VALIDATE CONSTRAINT users_email_x",
+        true,
+    ),
+    ("ALTER TABLE app.users DROP CONSTRAINT users_email_x", true),
+    ("CLUSTER app.users USING users_mail_idx", true),
+    // A view changed, then a view over a renamed column (its text changes, not its rows).
+    (
+        "CREATE OR REPLACE VIEW app.v AS SELECT id, email, mood FROM app.users",
+        true,
+    ),
+    ("ALTER TABLE app.users DISABLE TRIGGER users_t", true),
+    ("ALTER TABLE app.users RENAME COLUMN email TO mail", true),
+    // The referenced table renamed: the foreign key and the views print its new name.
+    ("ALTER TABLE app.orgs RENAME TO organisations", true),
+    ("ALTER TABLE app.users RENAME TO people", true),
+    (
+        "ALTER TABLE app.people ADD COLUMN note varchar(10) CHECK (note <> '')",
+        true,
+    ),
+    (
+        "ALTER TABLE app.people ALTER COLUMN note TYPE varchar(200)",
+        true,
+    ),
+    // A dropped column moves the positions of the ones after it.
+    ("ALTER TABLE app.people DROP COLUMN org_id", true),
+    (
+        "ALTER TABLE app.people ADD CONSTRAINT mood_check CHECK (mood <> 'meh')",
+        true,
+    ),
+    // Enum labels: renamed, added before another (renumbering), and the type renamed (the
+    // columns of that type print its new name).
+    ("ALTER TYPE app.mood RENAME VALUE 'meh' TO 'fine'", true),
+    ("ALTER TYPE app.mood ADD VALUE 'great' BEFORE 'ok'", true),
+    ("ALTER TYPE app.mood RENAME TO feeling", true),
+    (
+        "ALTER DOMAIN app.email ADD CONSTRAINT email_at CHECK (VALUE LIKE '%@%')",
+        true,
+    ),
+    ("ALTER DOMAIN app.email DROP CONSTRAINT email_at", true),
+    ("ALTER TABLE app.people RENAME COLUMN mail TO email", true),
+    // Comments: added, changed, on an index and a constraint, removed (a deleted row).
+    ("COMMENT ON INDEX app.users_mail_idx IS 'lookup'", true),
+    ("COMMENT ON INDEX app.users_mail_idx IS 'by mail'", true),
+    (
+        "COMMENT ON CONSTRAINT mood_check ON app.people IS 'no meh'",
+        true,
+    ),
+    ("COMMENT ON COLUMN app.people.email IS NULL", true),
+    // Sequences: parameters, OWNED BY (only pg_depend changes), identity.
+    ("ALTER SEQUENCE app.counter OWNED BY app.people.email", true),
+    ("ALTER SEQUENCE app.counter OWNED BY NONE", true),
+    ("ALTER SEQUENCE app.counter INCREMENT BY 5", true),
+    (
+        "ALTER TABLE app.people ALTER COLUMN id SET INCREMENT BY 2",
+        true,
+    ),
+    // Dropped and recreated with another definition (new oids, same identity).
+    (
+        "DROP VIEW app.vv; CREATE VIEW app.vv AS SELECT id, id + 1 AS next FROM app.v",
+        true,
+    ),
+    (
+        "DROP FUNCTION app.g(int); CREATE FUNCTION app.g(x int) RETURNS int LANGUAGE sql AS $$ SELECT x + 2 $$",
+        true,
+    ),
+    // Dropped and recreated identically: nothing to see.
+    (
+        "DROP FUNCTION app.g(int); CREATE FUNCTION app.g(x int) RETURNS int LANGUAGE sql AS $$ SELECT x + 2 $$",
+        false,
+    ),
+    // A cascade drops the views over the table (no row of theirs is left to see).
+    ("DROP TABLE app.people CASCADE", true),
+    ("CREATE POLICY p ON app.organisations USING (id > 0)", true),
+    (
+        "ALTER TABLE app.organisations ENABLE ROW LEVEL SECURITY",
+        true,
+    ),
+    (
+        "CREATE STATISTICS app.s ON id, name FROM app.organisations",
+        true,
+    ),
+    (
+        "ALTER TABLE app.organisations RENAME COLUMN name TO title",
+        true,
+    ),
+    (
+        "CREATE RULE r AS ON DELETE TO app.organisations DO INSTEAD NOTHING",
+        true,
+    ),
+    ("DROP RULE r ON app.organisations", true),
+    // Everything in a renamed schema prints the new name.
+    ("ALTER SCHEMA app RENAME TO core", true),
+    ("CREATE ROLE check_incremental_reader", false),
+    (
+        "ALTER POLICY p ON core.organisations TO check_incremental_reader",
+        true,
+    ),
+    // A role renamed changes the policy's text, not any row of this database.
+    (
+        "ALTER ROLE check_incremental_reader RENAME TO check_incremental_reader2",
+        true,
+    ),
+    ("DROP POLICY p ON core.organisations", true),
+    ("DROP ROLE check_incremental_reader2", false),
+    ("SELECT 1", false),
+];
+
+#[test]
+fn a_refreshed_snapshot_equals_a_whole_one_after_every_change() {
+    let db = cluster()
+        .database_from_template("check_incremental_empty", |_| Ok(()))
+        .unwrap();
+    let mut c = db.connect().unwrap();
+    c.batch_execute(SETUP).unwrap();
+    let exclude = Vec::new();
+    let mut tracker = Tracker::new(&mut c, &exclude).unwrap();
+    assert_eq!(
+        *tracker.snapshot(),
+        snapshot::take(&mut c, &exclude).unwrap()
+    );
+    let mut previous = tracker.snapshot().clone();
+    for (change, changes_schema) in CHANGES {
+        c.batch_execute(change).unwrap();
+        let changes = tracker.refresh(&mut c).unwrap();
+        let whole = snapshot::take(&mut c, &exclude).unwrap();
+        let kept = tracker.snapshot();
+        assert_eq!(
+            *kept,
+            whole,
+            "after {change}:\n{}",
+            check::textdiff::unified(&whole.render(), &kept.render(), "whole", "incremental")
+        );
+        assert_eq!(changes.is_empty(), !changes_schema, "{change}: {changes:?}");
+        assert_eq!(changes.revert(kept), previous, "{change}: {changes:?}");
+        let (before, after) = changes.sides(kept);
+        assert_eq!(before == after, !changes_schema, "{change}");
+        previous = whole;
+    }
+    let counters = tracker.counters();
+    assert_eq!(counters.refreshes, CHANGES.len());
+    // Only the role changes read the whole snapshot (and Tracker::new).
+    assert!(counters.whole <= 4, "{counters:?}");
+}
+
+#[test]
+fn an_up_and_its_exact_down_leave_nothing_to_read() {
+    let db = cluster()
+        .database_from_template("check_incremental_empty", |_| Ok(()))
+        .unwrap();
+    let mut c = db.connect().unwrap();
+    c.batch_execute(SETUP).unwrap();
+    let mut tracker = Tracker::new(&mut c, &[]).unwrap();
+    c.batch_execute("CREATE TABLE app.t (id int PRIMARY KEY); CREATE INDEX ON app.t (id);")
+        .unwrap();
+    c.batch_execute("DROP TABLE app.t").unwrap();
+    let changes = tracker.refresh(&mut c).unwrap();
+    assert!(changes.is_empty(), "{changes:?}");
+    assert_eq!(tracker.counters().owners, 0, "{:?}", tracker.counters());
+}
