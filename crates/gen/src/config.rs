@@ -26,6 +26,11 @@
 //! # Enum labels -> variant names, one table per enum.
 //! [enums.form_type]
 //! "" = "Unset"
+//!
+//! # How `Session::new` runs the typed queries: prepared once per connection (true, the
+//! # default) or unprepared, for PgBouncer in transaction mode (false).
+//! [query_runtime]
+//! prepare = false
 //! ```
 //!
 //! A name part holding a `.` is written in double quotes: `'"my.table".col'`.
@@ -91,6 +96,8 @@ pub struct GenConfig {
     pub rename: Vec<Setting>,
     pub constraints: Vec<Setting>,
     pub enums: Vec<EnumLabels>,
+    /// `[query_runtime] prepare`: the typed queries' default execution.
+    pub prepare_queries: Option<(bool, Origin)>,
 }
 
 /// A configuration that cannot be used; every variant says where and what to do.
@@ -132,6 +139,13 @@ struct RawConfig {
     constraints: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     enums: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
+    query_runtime: Option<RawQueryRuntime>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQueryRuntime {
+    prepare: Option<Spanned<bool>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -200,6 +214,10 @@ impl GenConfig {
                     labels: settings(labels),
                 })
                 .collect(),
+            prepare_queries: raw
+                .query_runtime
+                .and_then(|r| r.prepare)
+                .map(|p| (*p.get_ref(), origin(p.span().start))),
         })
     }
 
@@ -248,6 +266,9 @@ impl GenConfig {
                     e.enum_key, s.key, s.value
                 ));
             }
+        }
+        if let Some((prepare, _)) = &self.prepare_queries {
+            out.push_str(&format!("query_runtime:prepare={prepare}\n"));
         }
         out
     }

@@ -9,7 +9,9 @@
 //!
 //! - [`annotate`]: `.sql` files → [`annotate::QueryDef`]s (names, commands, parameters, docs);
 //! - [`infer`]: prepare on the live database → parameter and column types, nullability;
-//! - [`emit`]: → Rust tokens (`runtime.rs` is the fixed part of the generated file);
+//! - [`emit`]: → Rust tokens of `queries.rs` (shared items and the blocking flavour) and
+//!   `queries_async.rs` (the async flavour on `tokio_postgres`); `runtime.rs`,
+//!   `runtime_sync.rs` and `runtime_async.rs` are their fixed parts;
 //! - [`generate`] / [`generate_str`]: the three in one call, for tests and tools;
 //!   [`GenStep`]: the step `cargo xtask gen` runs (hashes, no-op detection, the file).
 //!
@@ -27,8 +29,11 @@ use schema::SchemaModel;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// Name of the generated file.
+/// Name of the generated file: shared items and the blocking flavour.
 pub const FILE: &str = "queries.rs";
+
+/// Name of the generated async flavour, a child module of [`FILE`]'s.
+pub const ASYNC_FILE: &str = "queries_async.rs";
 
 /// Second line of the generated file: the hashes that let `gen` skip database work.
 const HASH_PREFIX: &str = "// gen-hash: inputs ";
@@ -40,6 +45,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("infer.rs", include_str!("infer.rs")),
     ("lib.rs", include_str!("lib.rs")),
     ("runtime.rs", include_str!("runtime.rs")),
+    ("runtime_async.rs", include_str!("runtime_async.rs")),
+    ("runtime_sync.rs", include_str!("runtime_sync.rs")),
 ];
 
 /// What went wrong; every variant about a query names its file and line.
@@ -95,6 +102,10 @@ pub struct Options {
     pub codegen: codegen::Options,
     /// Path under which `queries.rs` reaches the generated row structs.
     pub models_module: String,
+    /// What `Session::new` does: prepare each query once per connection (`true`, the
+    /// default) or send it unprepared (`false`, pooler-safe); `[query_runtime] prepare`
+    /// in `gen.toml`.
+    pub prepare: bool,
 }
 
 impl Default for Options {
@@ -102,6 +113,7 @@ impl Default for Options {
         Options {
             codegen: codegen::Options::default(),
             models_module: "super::models".to_owned(),
+            prepare: true,
         }
     }
 }
@@ -113,6 +125,24 @@ impl Options {
             codegen: codegen.clone(),
             ..Options::default()
         }
+    }
+
+    /// The options for `queries_async.rs`, one module deeper: relative paths to the
+    /// models and enums get one more `super::`.
+    pub fn for_child_module(&self) -> Options {
+        fn deeper(path: &str) -> String {
+            if path.starts_with("super::") || path == "super" {
+                format!("super::{path}")
+            } else if let Some(rest) = path.strip_prefix("self::") {
+                format!("super::{rest}")
+            } else {
+                path.to_owned()
+            }
+        }
+        let mut options = self.clone();
+        options.models_module = deeper(&self.models_module);
+        options.codegen.enums_module = deeper(&self.codegen.enums_module);
+        options
     }
 }
 
@@ -130,15 +160,27 @@ pub fn load(dir: &Path, root: Option<&Path>) -> Result<Vec<QueryDef>, Error> {
     parse(&files)
 }
 
-/// The formatted file (header line included, no hash line) for inferred queries.
+/// The formatted `queries.rs` (header line included, no hash line) for inferred queries.
 pub fn render(
     queries: &[InferredQuery],
     model: &SchemaModel,
     options: &Options,
 ) -> Result<String, Error> {
-    let tokens = emit::emit(queries, model, options)?;
+    format(FILE, emit::emit(queries, model, options)?)
+}
+
+/// The formatted `queries_async.rs` (header line included, no hash line).
+pub fn render_async(
+    queries: &[InferredQuery],
+    model: &SchemaModel,
+    options: &Options,
+) -> Result<String, Error> {
+    format(ASYNC_FILE, emit::emit_async(queries, model, options)?)
+}
+
+fn format(file: &str, tokens: proc_macro2::TokenStream) -> Result<String, Error> {
     let syntax: syn::File = syn::parse2(tokens).map_err(|e| codegen::Error::Format {
-        file: FILE.to_owned(),
+        file: file.to_owned(),
         message: e.to_string(),
     })?;
     Ok(format!(
@@ -214,9 +256,16 @@ impl GenStep {
         &self.inputs_hash
     }
 
-    /// Whether `out_dir/queries.rs` was generated from these inputs and not edited since.
+    /// Whether `out_dir/queries.rs` and `out_dir/queries_async.rs` were generated from
+    /// these inputs and not edited since.
     pub fn is_current(&self, out_dir: &Path) -> bool {
-        let Ok(text) = std::fs::read_to_string(out_dir.join(FILE)) else {
+        [FILE, ASYNC_FILE]
+            .iter()
+            .all(|file| self.is_file_current(&out_dir.join(file)))
+    }
+
+    fn is_file_current(&self, path: &Path) -> bool {
+        let Ok(text) = std::fs::read_to_string(path) else {
             return false;
         };
         let mut lines = text.splitn(3, '\n');
@@ -238,25 +287,31 @@ impl GenStep {
         infer::infer(client, &self.defs)
     }
 
-    /// The generated file, with the hash line.
-    pub fn file(
+    /// The generated files, `queries.rs` and `queries_async.rs`, each with the hash line.
+    pub fn files(
         &self,
         inferred: &[InferredQuery],
         model: &SchemaModel,
         options: &Options,
-    ) -> Result<GeneratedFile, Error> {
-        let rendered = render(inferred, model, options)?;
+    ) -> Result<Vec<GeneratedFile>, Error> {
+        Ok(vec![
+            self.with_hashes(FILE, &render(inferred, model, options)?),
+            self.with_hashes(ASYNC_FILE, &render_async(inferred, model, options)?),
+        ])
+    }
+
+    fn with_hashes(&self, file: &str, rendered: &str) -> GeneratedFile {
         let body = rendered
             .strip_prefix(codegen::HEADER)
             .and_then(|r| r.strip_prefix('\n'))
-            .unwrap_or(&rendered);
+            .unwrap_or(rendered);
         let contents = format!(
             "{}\n{HASH_PREFIX}{} outputs {}\n{body}",
             codegen::HEADER,
             self.inputs_hash,
             body_hash(body)
         );
-        Ok(GeneratedFile::new(FILE, contents))
+        GeneratedFile::new(file, contents)
     }
 }
 
