@@ -77,7 +77,11 @@ fn unprepared_sessions_resolve_custom_types_once_and_leave_nothing_behind() {
     // An enum parameter and enum columns: resolved in one transaction, once.
     let users = q.list_users(true).unwrap();
     assert!(q.statement_cache().custom_types_resolved());
-    assert!(users.iter().any(|u| u.status == db::enums::UserStatus::Active));
+    assert!(
+        users
+            .iter()
+            .any(|u| u.status == db::enums::UserStatus::Active)
+    );
     assert_eq!(
         prepared_statements(q.client()),
         0,
@@ -98,7 +102,7 @@ fn unprepared_sessions_resolve_custom_types_once_and_leave_nothing_behind() {
             include_system: true,
         })
         .unwrap();
-    assert!(user.deleted_at.is_some());
+    assert!(user.deleted);
     tx.rollback().unwrap();
     let user = fresh
         .get_user(&GetUserParams {
@@ -106,7 +110,7 @@ fn unprepared_sessions_resolve_custom_types_once_and_leave_nothing_behind() {
             include_system: true,
         })
         .unwrap();
-    assert!(user.deleted_at.is_none(), "the rollback undid the delete");
+    assert!(!user.deleted, "the rollback undid the delete");
     assert_eq!(prepared_statements(fresh.client()), 0);
 }
 
@@ -206,7 +210,7 @@ fn async_transactions_share_the_cache_and_roll_back() {
             })
             .await
             .unwrap();
-        assert!(carol.deleted_at.is_none());
+        assert!(!carol.deleted);
         let err = q
             .get_user(&GetUserParams {
                 id: uuid(NOBODY),
