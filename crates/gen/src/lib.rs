@@ -313,7 +313,10 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     // After the outputs hash: queries.rs records its own hashes.
     if let (Some(step), Some(inferred)) = (&queries, &inferred) {
         let options = queries::Options {
-            prepare: config.prepare_queries.as_ref().is_none_or(|(prepare, _)| *prepare),
+            prepare: config
+                .prepare_queries
+                .as_ref()
+                .is_none_or(|(prepare, _)| *prepare),
             ..queries::Options::with_codegen(&options)
         };
         files.extend(step.files(inferred, &model, &options)?);
