@@ -558,6 +558,25 @@ mod tests {
     }
 
     #[test]
+    fn query_runtime_prepare_is_read_with_its_line_and_fingerprinted() {
+        let text = "[types]\ntsvector = \"String\"\n\n[query_runtime]\nprepare = false\n";
+        let config = GenConfig::parse(text, Path::new("gen.toml")).unwrap();
+        let (prepare, origin) = config.prepare_queries.clone().unwrap();
+        assert!(!prepare);
+        assert_eq!(origin.to_string(), "gen.toml:5");
+        assert!(config.fingerprint().contains("query_runtime:prepare=false"));
+        let err = GenConfig::parse("[query_runtime]\nprepared = false\n", Path::new("gen.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("gen.toml:2:"), "{err}");
+        assert!(err.contains("prepared"), "{err}");
+        let err = GenConfig::parse("[query_runtime]\nprepare = \"no\"\n", Path::new("gen.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("gen.toml:2:"), "{err}");
+    }
+
+    #[test]
     fn settings_keep_their_lines_and_the_command_line_wins() {
         let text = "schemas = [\"public\"]\n[types]\n\"public.money\" = \"my::Money\"\ntsvector = \"Vec<u8>\"\n[enums.form_type]\n\"\" = \"Unset\"\n";
         let config = GenConfig::parse(text, Path::new("gen.toml"))
