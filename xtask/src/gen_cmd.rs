@@ -27,8 +27,9 @@ pub struct GenArgs {
     /// Output folder for dump.sql and the generated Rust.
     #[arg(long, default_value = "generated")]
     out: PathBuf,
-    /// Folder of annotated queries (`-- name: X :one`) to generate `queries.rs` from. Default:
-    /// `crates/db/queries` beside the migrations folder, when it exists.
+    /// Folder of annotated queries (`-- name: X :one`) to generate `queries.rs` and
+    /// `queries_async.rs` from. Default: `crates/db/queries` beside the migrations folder,
+    /// when it exists.
     #[arg(long)]
     queries: Option<PathBuf>,
     /// Generation settings (type mappings, renames, schemas). Default: `gen.toml` at the

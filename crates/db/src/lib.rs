@@ -48,12 +48,24 @@ pub mod models {
 }
 
 /// Typed queries from `crates/db/queries/*.sql` (generated): the `Querier` trait, run on a
-/// `Session` (statements prepared once per connection), metered by `Metered`.
+/// `Session` (statements prepared once per connection, or unprepared for transaction
+/// poolers), metered by `Metered`.
 pub mod queries {
     include!(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../generated/queries.rs"
     ));
+
+    /// The async flavour (feature `async`): `AsyncQuerier`, run on an `AsyncSession` over
+    /// a `tokio_postgres` client or transaction; the rows, parameters, errors, statement
+    /// cache and `Metered` are the ones of [`crate::queries`].
+    #[cfg(feature = "async")]
+    pub mod asynchronous {
+        include!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../generated/queries_async.rs"
+        ));
+    }
 }
 
 pub use constraints::{

@@ -26,8 +26,9 @@ use torture::enums::*;
 use torture::models;
 
 fn torture_db() -> TestDatabase {
-    let set = migrate::MigrationSet::discover(&root().join("crates/generate/tests/torture/migrations"))
-        .unwrap();
+    let set =
+        migrate::MigrationSet::discover(&root().join("crates/generate/tests/torture/migrations"))
+            .unwrap();
     cluster()
         .database_from_template(&format!("db_torture_{}", set.hash()), |c| {
             migrate::Migrator::new(&set).up(c)?;

@@ -33,6 +33,11 @@
 //! books_id = "book_id"
 //! [queries.GetBookWithAuthor.params]
 //! id = "book_id"
+//!
+//! # How `Session::new` runs the typed queries: prepared once per connection (true, the
+//! # default) or unprepared, for PgBouncer in transaction mode (false).
+//! [query_runtime]
+//! prepare = false
 //! ```
 //!
 //! A name part holding a `.` is written in double quotes: `'"my.table".col'`.
@@ -98,6 +103,8 @@ pub struct GenConfig {
     pub rename: Vec<Setting>,
     pub constraints: Vec<Setting>,
     pub enums: Vec<EnumLabels>,
+    /// `[query_runtime] prepare`: the typed queries' default execution.
+    pub prepare_queries: Option<(bool, Origin)>,
     pub queries: Vec<QueryFields>,
 }
 
@@ -152,6 +159,7 @@ struct RawConfig {
     enums: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<String>>>,
     #[serde(default)]
     queries: BTreeMap<Spanned<String>, RawQueryFields>,
+    query_runtime: Option<RawQueryRuntime>,
 }
 
 #[derive(Deserialize)]
@@ -161,6 +169,12 @@ struct RawQueryFields {
     columns: BTreeMap<Spanned<String>, Spanned<String>>,
     #[serde(default)]
     params: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQueryRuntime {
+    prepare: Option<Spanned<bool>>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -239,6 +253,10 @@ impl GenConfig {
                     params: settings(fields.params),
                 })
                 .collect(),
+            prepare_queries: raw
+                .query_runtime
+                .and_then(|r| r.prepare)
+                .map(|p| (*p.get_ref(), origin(p.span().start))),
         })
     }
 
@@ -297,6 +315,9 @@ impl GenConfig {
                     ));
                 }
             }
+        }
+        if let Some((prepare, _)) = &self.prepare_queries {
+            out.push_str(&format!("query_runtime:prepare={prepare}\n"));
         }
         out
     }
@@ -619,6 +640,25 @@ mod tests {
             .to_string();
         assert!(err.starts_with("gen.toml:4:"), "{err}");
         assert!(err.contains("typos"), "{err}");
+    }
+
+    #[test]
+    fn query_runtime_prepare_is_read_with_its_line_and_fingerprinted() {
+        let text = "[types]\ntsvector = \"String\"\n\n[query_runtime]\nprepare = false\n";
+        let config = GenConfig::parse(text, Path::new("gen.toml")).unwrap();
+        let (prepare, origin) = config.prepare_queries.clone().unwrap();
+        assert!(!prepare);
+        assert_eq!(origin.to_string(), "gen.toml:5");
+        assert!(config.fingerprint().contains("query_runtime:prepare=false"));
+        let err = GenConfig::parse("[query_runtime]\nprepared = false\n", Path::new("gen.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("gen.toml:2:"), "{err}");
+        assert!(err.contains("prepared"), "{err}");
+        let err = GenConfig::parse("[query_runtime]\nprepare = \"no\"\n", Path::new("gen.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("gen.toml:2:"), "{err}");
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //!
 //! With a queries folder ([`GenRequest::queries_dir`], by default `crates/db/queries` beside
 //! the migrations folder), the annotated SQL queries in it are prepared on the migrated
-//! database too and `queries.rs` is written (see the `queries` crate); it records its own
-//! hashes on its second line.
+//! database too and `queries.rs` and `queries_async.rs` are written (see the `queries`
+//! crate); each records its own hashes on its second line.
 //!
 //! Generation settings come from `gen.toml` at the workspace root (see [`config`]) and
 //! `--type` arguments.
@@ -323,9 +323,15 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     ));
     // After the outputs hash: queries.rs records its own hashes.
     if let (Some(step), Some(inferred)) = (&queries, &inferred) {
-        let mut options = queries::Options::with_codegen(&options);
-        options.fields = query_fields;
-        files.push(step.file(inferred, &model, &options)?);
+        let options = queries::Options {
+            prepare: config
+                .prepare_queries
+                .as_ref()
+                .is_none_or(|(prepare, _)| *prepare),
+            fields: query_fields,
+            ..queries::Options::with_codegen(&options)
+        };
+        files.extend(step.files(inferred, &model, &options)?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let (diff, written) = if request.check {

@@ -25,16 +25,30 @@ use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 use schema::SchemaModel;
 use schema::model::{PgType, PgTypeKind};
+use std::collections::BTreeMap;
 
-/// The runtime part of the generated file (see `runtime.rs`).
+/// The runtime part of the generated files shared by both flavours (see `runtime.rs`).
 pub const RUNTIME: &str = include_str!("runtime.rs");
+/// The blocking flavour's runtime, appended to `queries.rs` (see `runtime_sync.rs`).
+pub const RUNTIME_SYNC: &str = include_str!("runtime_sync.rs");
+/// The async flavour's runtime, appended to `queries_async.rs` (see `runtime_async.rs`).
+pub const RUNTIME_ASYNC: &str = include_str!("runtime_async.rs");
 
-/// Tokens of `queries.rs`.
-pub fn emit(
+fn runtime_items(file: &str, text: &str) -> Result<Vec<syn::Item>, Error> {
+    let runtime: syn::File = syn::parse_str(text).map_err(|e| {
+        Error::Codegen(codegen::Error::Format {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })
+    })?;
+    Ok(runtime.items)
+}
+
+fn plans(
     queries: &[InferredQuery],
     model: &SchemaModel,
     options: &Options,
-) -> Result<TokenStream, Error> {
+) -> Result<Vec<Plan>, Error> {
     let mut sorted: Vec<&InferredQuery> = queries.iter().collect();
     sorted.sort_by(|a, b| a.def.name.cmp(&b.def.name));
     for (name, renames) in &options.fields {
@@ -48,53 +62,69 @@ pub fn emit(
             });
         }
     }
-    let mut plans = Vec::with_capacity(sorted.len());
-    for q in sorted {
-        plans.push(plan(q, model, options)?);
-    }
+    let custom = custom_types(queries);
+    sorted
+        .into_iter()
+        .map(|q| plan(q, model, options, &custom))
+        .collect()
+}
 
+/// Tokens of `queries.rs`: the shared items (rows, parameters, `QueryId`, `QueryError`,
+/// the statement cache, metrics) and the blocking flavour (`Querier`, `Session`).
+pub fn emit(
+    queries: &[InferredQuery],
+    model: &SchemaModel,
+    options: &Options,
+) -> Result<TokenStream, Error> {
+    let plans = plans(queries, model, options)?;
     let query_id = query_id(&plans);
     let items = plans.iter().map(|p| &p.items);
     let trait_methods = plans.iter().map(|p| {
-        let doc = &p.doc;
-        let sig = &p.signature;
-        quote! { #doc #sig; }
+        let (doc, method, args, result) = (&p.doc, &p.method, &p.arg_decl, &p.result);
+        quote! { #doc fn #method(&mut self #args) -> Result<#result, QueryError>; }
     });
     let session_methods = plans.iter().map(|p| {
-        let sig = &p.signature;
-        let body = &p.session_body;
-        quote! { #sig { #body } }
+        let (method, args, result) = (&p.method, &p.arg_decl, &p.result);
+        let body = p.session_body(false);
+        quote! { fn #method(&mut self #args) -> Result<#result, QueryError> { #body } }
     });
     let metered_methods = plans.iter().map(|p| {
-        let sig = &p.signature;
-        let (method, args, variant) = (&p.method, &p.forward_args, &p.variant);
-        let rows = &p.rows_expr;
+        let (method, args, result) = (&p.method, &p.arg_decl, &p.result);
+        let body = p.metered_body(false);
+        quote! { fn #method(&mut self #args) -> Result<#result, QueryError> { #body } }
+    });
+    let forward_methods = plans.iter().map(|p| {
+        let (method, args, result) = (&p.method, &p.arg_decl, &p.result);
+        let forward = &p.forward_args;
         quote! {
-            #sig {
-                let started = ::std::time::Instant::now();
-                let result = self.inner.#method(#args);
-                let rows = #rows;
-                self.record_call(QueryId::#variant, started, rows);
-                result
+            fn #method(&mut self #args) -> Result<#result, QueryError> {
+                (**self).#method(#forward)
             }
         }
     });
-    let forward_methods = plans.iter().map(|p| {
-        let sig = &p.signature;
-        let (method, args) = (&p.method, &p.forward_args);
-        quote! { #sig { (**self).#method(#args) } }
-    });
-    let runtime: syn::File = syn::parse_str(RUNTIME).map_err(|e| {
-        Error::Codegen(codegen::Error::Format {
-            file: "runtime.rs".to_owned(),
-            message: e.to_string(),
-        })
-    })?;
-    let runtime_items = &runtime.items;
+    let custom = custom_types(queries);
+    let default_execution = if options.prepare {
+        quote! { Execution::Prepared }
+    } else {
+        quote! { Execution::Unprepared }
+    };
+    let shared = runtime_items("runtime.rs", RUNTIME)?;
+    let sync = runtime_items("runtime_sync.rs", RUNTIME_SYNC)?;
 
     Ok(quote! {
         #query_id
         #(#items)*
+
+        /// Types the queries send or receive whose OIDs differ per database (enums,
+        /// composites, extension types), as SQL: an [`Execution::Unprepared`] session
+        /// resolves them once per connection.
+        pub const CUSTOM_TYPES: &[&str] = &[#(#custom),*];
+
+        impl Execution {
+            /// What `Session::new` and `AsyncSession::new` use (`[query_runtime] prepare`
+            /// in `gen.toml`).
+            pub const DEFAULT: Execution = #default_execution;
+        }
 
         /// One method per query of `crates/db/queries` (or the folder `gen` was given). Run
         /// them on a [`Session`] (a connection or transaction with its prepared statements),
@@ -116,9 +146,123 @@ pub fn emit(
             #(#forward_methods)*
         }
 
-        #(#runtime_items)*
+        #(#shared)*
+        #(#sync)*
     })
 }
+
+/// Tokens of `queries_async.rs`, a child module of the one that includes `queries.rs`
+/// (it reaches the shared items through `use super::*`): `AsyncQuerier`, `AsyncSession`
+/// on `tokio_postgres`, and `Metered` as an `AsyncQuerier`.
+pub fn emit_async(
+    queries: &[InferredQuery],
+    model: &SchemaModel,
+    options: &Options,
+) -> Result<TokenStream, Error> {
+    let plans = plans(queries, model, &options.for_child_module())?;
+    let future = |result: &TokenStream| {
+        quote! { impl ::std::future::Future<Output = Result<#result, QueryError>> + Send }
+    };
+    let trait_methods = plans.iter().map(|p| {
+        let (doc, method, args) = (&p.doc, &p.method, &p.arg_decl);
+        let future = future(&p.result);
+        quote! { #doc fn #method(&mut self #args) -> #future; }
+    });
+    let session_methods = plans.iter().map(|p| {
+        let (method, args, result) = (&p.method, &p.arg_decl, &p.result);
+        let body = p.session_body(true);
+        quote! { async fn #method(&mut self #args) -> Result<#result, QueryError> { #body } }
+    });
+    let metered_methods = plans.iter().map(|p| {
+        let (method, args, result) = (&p.method, &p.arg_decl, &p.result);
+        let body = p.metered_body(true);
+        quote! { async fn #method(&mut self #args) -> Result<#result, QueryError> { #body } }
+    });
+    let forward_methods = plans.iter().map(|p| {
+        let (method, args, forward) = (&p.method, &p.arg_decl, &p.forward_args);
+        let future = future(&p.result);
+        quote! { fn #method(&mut self #args) -> #future { (**self).#method(#forward) } }
+    });
+    let runtime = runtime_items("runtime_async.rs", RUNTIME_ASYNC)?;
+
+    Ok(quote! {
+        use super::*;
+
+        /// One method per query of `crates/db/queries` (or the folder `gen` was given), the
+        /// async flavour of [`Querier`]: the same rows, parameters and errors. Run them on
+        /// an [`AsyncSession`], count and time them with [`Metered`]. Every future is
+        /// `Send`.
+        #[allow(clippy::wrong_self_convention)]
+        pub trait AsyncQuerier {
+            #(#trait_methods)*
+        }
+
+        impl<C: AsyncExecutor, S: ::std::borrow::BorrowMut<StatementCache> + Send> AsyncQuerier
+            for AsyncSession<C, S>
+        {
+            #(#session_methods)*
+        }
+
+        impl<Q: AsyncQuerier + Send, M: ::std::borrow::BorrowMut<QueryMetrics> + Send> AsyncQuerier
+            for Metered<Q, M>
+        {
+            #(#metered_methods)*
+        }
+
+        impl<Q: AsyncQuerier + Send + ?Sized> AsyncQuerier for &mut Q {
+            #(#forward_methods)*
+        }
+
+        #(#runtime)*
+    })
+}
+
+/// Every type a query sends or receives that has no OID the driver knows (enums,
+/// composites, arrays of them, extension types), quoted for SQL, sorted.
+fn custom_types(queries: &[InferredQuery]) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for q in queries {
+        for p in &q.params {
+            if p.wire_oid == 0 && builtin_oid(&p.ty).is_none() {
+                out.insert(sql_type_name(&p.ty));
+            }
+        }
+        for c in &q.columns {
+            if builtin_oid(&c.ty).is_none() {
+                out.insert(sql_type_name(&c.ty));
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `"schema"."name"`.
+fn sql_type_name(ty: &PgType) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    format!("{}.{}", quote(&ty.name.schema), quote(&ty.name.name))
+}
+
+/// The OID of a type of `pg_catalog` the driver knows (`postgres::types::Type::from_oid`):
+/// the same in every database, so it is sent as such; `None` for every other type.
+fn builtin_oid(ty: &PgType) -> Option<u32> {
+    static BUILTIN: std::sync::OnceLock<BTreeMap<String, u32>> = std::sync::OnceLock::new();
+    if ty.name.schema != "pg_catalog" {
+        return None;
+    }
+    BUILTIN
+        .get_or_init(|| {
+            (0..FIRST_NORMAL_OID)
+                .filter_map(postgres::types::Type::from_oid)
+                .filter(|t| t.schema() == "pg_catalog")
+                .map(|t| (t.name().to_owned(), t.oid()))
+                .collect()
+        })
+        .get(&ty.name.name)
+        .copied()
+}
+
+/// OIDs below this are assigned by PostgreSQL itself.
+const FIRST_NORMAL_OID: u32 = 16384;
 
 /// Everything generated for one query.
 struct Plan {
@@ -131,13 +275,87 @@ struct Plan {
     params: Vec<String>,
     columns: Vec<String>,
     param_oids: Vec<u32>,
+    /// How each parameter is sent when unprepared (`WireType` expressions).
+    param_types: Vec<TokenStream>,
+    /// Whether a parameter or column has a type of `CUSTOM_TYPES`.
+    uses_custom_types: bool,
     /// Params and row structs, decode function.
     items: TokenStream,
     doc: TokenStream,
-    signature: TokenStream,
-    session_body: TokenStream,
+    /// `, id: i32` or `, params: &XParams` (empty without parameters).
+    arg_decl: TokenStream,
+    /// The `Ok` type.
+    result: TokenStream,
+    command_run: CommandRun,
     forward_args: TokenStream,
     rows_expr: TokenStream,
+}
+
+/// How a method runs its statement and decodes the rows.
+struct CommandRun {
+    variant: Ident,
+    command: Command,
+    param_refs: TokenStream,
+    decode_fn: Ident,
+}
+
+impl Plan {
+    /// The body of the `Session` (or `AsyncSession`) method.
+    fn session_body(&self, is_async: bool) -> TokenStream {
+        let await_ = if is_async {
+            quote! { .await }
+        } else {
+            quote! {}
+        };
+        let CommandRun {
+            variant,
+            command,
+            param_refs,
+            decode_fn,
+        } = &self.command_run;
+        match command {
+            Command::One => quote! {
+                let row = self.run_one(QueryId::#variant, &[#param_refs]) #await_ ?;
+                #decode_fn(&row)
+            },
+            Command::Opt => quote! {
+                self.run_opt(QueryId::#variant, &[#param_refs]) #await_ ?
+                    .as_ref()
+                    .map(#decode_fn)
+                    .transpose()
+            },
+            Command::Many => quote! {
+                self.run_many(QueryId::#variant, &[#param_refs]) #await_ ?
+                    .iter()
+                    .map(#decode_fn)
+                    .collect()
+            },
+            Command::Exec => quote! {
+                self.run_execute(QueryId::#variant, &[#param_refs]) #await_ .map(|_| ())
+            },
+            Command::ExecRows | Command::ExecResult => quote! {
+                self.run_execute(QueryId::#variant, &[#param_refs]) #await_
+            },
+        }
+    }
+
+    /// The body of the `Metered` method: forward, count and time.
+    fn metered_body(&self, is_async: bool) -> TokenStream {
+        let await_ = if is_async {
+            quote! { .await }
+        } else {
+            quote! {}
+        };
+        let (method, args, variant) = (&self.method, &self.forward_args, &self.variant);
+        let rows = &self.rows_expr;
+        quote! {
+            let started = ::std::time::Instant::now();
+            let result = self.inner.#method(#args) #await_;
+            let rows = #rows;
+            self.record_call(QueryId::#variant, started, rows);
+            result
+        }
+    }
 }
 
 fn type_error(q: &InferredQuery, what: String, e: MapError) -> Error {
@@ -235,7 +453,12 @@ fn argument_type(ty: &PgType, rust: &TokenStream) -> TokenStream {
     }
 }
 
-fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Plan, Error> {
+fn plan(
+    q: &InferredQuery,
+    model: &SchemaModel,
+    options: &Options,
+    custom: &[String],
+) -> Result<Plan, Error> {
     let def = &q.def;
     let type_name = upper_camel("query name", &def.name)?;
     let variant = ident(&type_name);
@@ -385,51 +608,50 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
         ty
     };
 
-    let (result, session_body, rows_expr) = match def.command {
+    let (result, rows_expr) = match def.command {
         Command::One => (
             quote! { #row_type },
-            quote! {
-                let row = self.run_one(QueryId::#variant, &[#param_refs])?;
-                #decode_fn(&row)
-            },
             quote! { result.as_ref().ok().map(|_| 1) },
         ),
         Command::Opt => (
             quote! { Option<#row_type> },
-            quote! {
-                self.run_opt(QueryId::#variant, &[#param_refs])?
-                    .as_ref()
-                    .map(#decode_fn)
-                    .transpose()
-            },
             quote! { result.as_ref().ok().map(|row| u64::from(row.is_some())) },
         ),
         Command::Many => (
             quote! { Vec<#row_type> },
-            quote! {
-                self.run_many(QueryId::#variant, &[#param_refs])?
-                    .iter()
-                    .map(#decode_fn)
-                    .collect()
-            },
             quote! { result.as_ref().ok().map(|rows| rows.len() as u64) },
         ),
-        Command::Exec => (
-            quote! { () },
-            quote! {
-                self.run_execute(QueryId::#variant, &[#param_refs]).map(|_| ())
-            },
-            quote! { result.as_ref().ok().map(|()| 0) },
-        ),
-        Command::ExecRows | Command::ExecResult => (
-            quote! { u64 },
-            quote! { self.run_execute(QueryId::#variant, &[#param_refs]) },
-            quote! { result.as_ref().ok().copied() },
-        ),
+        Command::Exec => (quote! { () }, quote! { result.as_ref().ok().map(|()| 0) }),
+        Command::ExecRows | Command::ExecResult => {
+            (quote! { u64 }, quote! { result.as_ref().ok().copied() })
+        }
     };
-    let signature = quote! {
-        fn #method(&mut self #arg_decl) -> Result<#result, QueryError>
+
+    // How each parameter is sent unprepared, and whether a type must be resolved first.
+    let custom_index = |ty: &PgType| {
+        let name = sql_type_name(ty);
+        custom.iter().position(|c| *c == name).unwrap_or(usize::MAX)
     };
+    let param_types = q
+        .params
+        .iter()
+        .map(|p| {
+            if p.wire_oid != 0 {
+                let oid = p.wire_oid;
+                quote! { WireType::Builtin(#oid) }
+            } else if let Some(oid) = builtin_oid(&p.ty) {
+                quote! { WireType::Builtin(#oid) }
+            } else {
+                let i = proc_macro2::Literal::usize_unsuffixed(custom_index(&p.ty));
+                quote! { WireType::Custom(#i) }
+            }
+        })
+        .collect();
+    let uses_custom_types = q
+        .params
+        .iter()
+        .any(|p| p.wire_oid == 0 && builtin_oid(&p.ty).is_none())
+        || q.columns.iter().any(|c| builtin_oid(&c.ty).is_none());
 
     // Method docs: the author's comment, what it returns, where it comes from, the SQL.
     let mut doc: Vec<String> = def.doc.clone();
@@ -467,7 +689,7 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
     doc.push(fence.to_owned());
 
     Ok(Plan {
-        variant,
+        variant: variant.clone(),
         method,
         name: def.name.clone(),
         command: def.command,
@@ -480,10 +702,18 @@ fn plan(q: &InferredQuery, model: &SchemaModel, options: &Options) -> Result<Pla
         } else {
             Vec::new()
         },
+        param_types,
+        uses_custom_types,
         items: quote! { #(#items)* },
         doc: doc_attrs(&doc),
-        signature,
-        session_body,
+        arg_decl,
+        result,
+        command_run: CommandRun {
+            variant: variant.clone(),
+            command: def.command,
+            param_refs,
+            decode_fn,
+        },
         forward_args,
         rows_expr,
     })
@@ -625,6 +855,14 @@ fn query_id(plans: &[Plan]) -> TokenStream {
         let s = &p.param_oids;
         quote! { &[#(#s),*] }
     });
+    let param_types = arms(&|p| {
+        let s = &p.param_types;
+        quote! { &[#(#s),*] }
+    });
+    let uses_custom_types = arms(&|p| {
+        let b = p.uses_custom_types;
+        quote! { #b }
+    });
     quote! {
         /// Every generated query.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -679,6 +917,16 @@ fn query_id(plans: &[Plan]) -> TokenStream {
             /// parameters, sent as their built-in base type.
             pub const fn param_oids(self) -> &'static [u32] {
                 match self { #(#oids)* }
+            }
+
+            /// How each parameter is sent by an [`Execution::Unprepared`] session.
+            pub const fn param_types(self) -> &'static [WireType] {
+                match self { #(#param_types)* }
+            }
+
+            /// Whether a parameter or column has one of the [`CUSTOM_TYPES`].
+            pub const fn uses_custom_types(self) -> bool {
+                match self { #(#uses_custom_types)* }
             }
         }
 

@@ -9,8 +9,10 @@
 //!
 //! - [`annotate`]: `.sql` files → [`annotate::QueryDef`]s (names, commands, parameters, docs);
 //! - [`infer`]: prepare on the live database → parameter and column types, nullability;
+//! - [`emit`]: → Rust tokens of `queries.rs` (shared items and the blocking flavour) and
+//!   `queries_async.rs` (the async flavour on `tokio_postgres`); `runtime.rs`,
+//!   `runtime_sync.rs` and `runtime_async.rs` are their fixed parts;
 //! - [`nullability`]: proofs that expression columns cannot be NULL (sqlparser + catalog);
-//! - [`emit`]: → Rust tokens (`runtime.rs` is the fixed part of the generated file);
 //! - [`generate`] / [`generate_str`]: the three in one call, for tests and tools;
 //!   [`GenStep`]: the step `cargo xtask gen` runs (hashes, no-op detection, the file).
 //!
@@ -30,8 +32,11 @@ use schema::SchemaModel;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// Name of the generated file.
+/// Name of the generated file: shared items and the blocking flavour.
 pub const FILE: &str = "queries.rs";
+
+/// Name of the generated async flavour, a child module of [`FILE`]'s.
+pub const ASYNC_FILE: &str = "queries_async.rs";
 
 /// Second line of the generated file: the hashes that let `gen` skip database work.
 const HASH_PREFIX: &str = "// gen-hash: inputs ";
@@ -45,6 +50,8 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lib.rs", include_str!("lib.rs")),
     ("nullability.rs", include_str!("nullability.rs")),
     ("runtime.rs", include_str!("runtime.rs")),
+    ("runtime_async.rs", include_str!("runtime_async.rs")),
+    ("runtime_sync.rs", include_str!("runtime_sync.rs")),
 ];
 
 /// What went wrong; every variant about a query names its file and line.
@@ -105,6 +112,10 @@ pub struct Options {
     pub models_module: String,
     /// Field renames per query name (`gen.toml` `[queries.NAME.columns]`/`.params`).
     pub fields: std::collections::BTreeMap<String, fields::FieldRenames>,
+    /// What `Session::new` does: prepare each query once per connection (`true`, the
+    /// default) or send it unprepared (`false`, pooler-safe); `[query_runtime] prepare`
+    /// in `gen.toml`.
+    pub prepare: bool,
 }
 
 impl Default for Options {
@@ -113,6 +124,7 @@ impl Default for Options {
             codegen: codegen::Options::default(),
             models_module: "super::models".to_owned(),
             fields: std::collections::BTreeMap::new(),
+            prepare: true,
         }
     }
 }
@@ -124,6 +136,24 @@ impl Options {
             codegen: codegen.clone(),
             ..Options::default()
         }
+    }
+
+    /// The options for `queries_async.rs`, one module deeper: relative paths to the
+    /// models and enums get one more `super::`.
+    pub fn for_child_module(&self) -> Options {
+        fn deeper(path: &str) -> String {
+            if path.starts_with("super::") || path == "super" {
+                format!("super::{path}")
+            } else if let Some(rest) = path.strip_prefix("self::") {
+                format!("super::{rest}")
+            } else {
+                path.to_owned()
+            }
+        }
+        let mut options = self.clone();
+        options.models_module = deeper(&self.models_module);
+        options.codegen.enums_module = deeper(&self.codegen.enums_module);
+        options
     }
 }
 
@@ -141,15 +171,27 @@ pub fn load(dir: &Path, root: Option<&Path>) -> Result<Vec<QueryDef>, Error> {
     parse(&files)
 }
 
-/// The formatted file (header line included, no hash line) for inferred queries.
+/// The formatted `queries.rs` (header line included, no hash line) for inferred queries.
 pub fn render(
     queries: &[InferredQuery],
     model: &SchemaModel,
     options: &Options,
 ) -> Result<String, Error> {
-    let tokens = emit::emit(queries, model, options)?;
+    format(FILE, emit::emit(queries, model, options)?)
+}
+
+/// The formatted `queries_async.rs` (header line included, no hash line).
+pub fn render_async(
+    queries: &[InferredQuery],
+    model: &SchemaModel,
+    options: &Options,
+) -> Result<String, Error> {
+    format(ASYNC_FILE, emit::emit_async(queries, model, options)?)
+}
+
+fn format(file: &str, tokens: proc_macro2::TokenStream) -> Result<String, Error> {
     let syntax: syn::File = syn::parse2(tokens).map_err(|e| codegen::Error::Format {
-        file: FILE.to_owned(),
+        file: file.to_owned(),
         message: e.to_string(),
     })?;
     Ok(format!(
@@ -225,9 +267,16 @@ impl GenStep {
         &self.inputs_hash
     }
 
-    /// Whether `out_dir/queries.rs` was generated from these inputs and not edited since.
+    /// Whether `out_dir/queries.rs` and `out_dir/queries_async.rs` were generated from
+    /// these inputs and not edited since.
     pub fn is_current(&self, out_dir: &Path) -> bool {
-        let Ok(text) = std::fs::read_to_string(out_dir.join(FILE)) else {
+        [FILE, ASYNC_FILE]
+            .iter()
+            .all(|file| self.is_file_current(&out_dir.join(file)))
+    }
+
+    fn is_file_current(&self, path: &Path) -> bool {
+        let Ok(text) = std::fs::read_to_string(path) else {
             return false;
         };
         let mut lines = text.splitn(3, '\n');
@@ -249,25 +298,31 @@ impl GenStep {
         infer::infer(client, &self.defs)
     }
 
-    /// The generated file, with the hash line.
-    pub fn file(
+    /// The generated files, `queries.rs` and `queries_async.rs`, each with the hash line.
+    pub fn files(
         &self,
         inferred: &[InferredQuery],
         model: &SchemaModel,
         options: &Options,
-    ) -> Result<GeneratedFile, Error> {
-        let rendered = render(inferred, model, options)?;
+    ) -> Result<Vec<GeneratedFile>, Error> {
+        Ok(vec![
+            self.with_hashes(FILE, &render(inferred, model, options)?),
+            self.with_hashes(ASYNC_FILE, &render_async(inferred, model, options)?),
+        ])
+    }
+
+    fn with_hashes(&self, file: &str, rendered: &str) -> GeneratedFile {
         let body = rendered
             .strip_prefix(codegen::HEADER)
             .and_then(|r| r.strip_prefix('\n'))
-            .unwrap_or(&rendered);
+            .unwrap_or(rendered);
         let contents = format!(
             "{}\n{HASH_PREFIX}{} outputs {}\n{body}",
             codegen::HEADER,
             self.inputs_hash,
             body_hash(body)
         );
-        Ok(GeneratedFile::new(FILE, contents))
+        GeneratedFile::new(file, contents)
     }
 }
 

@@ -1,9 +1,11 @@
-// The fixed part of the generated `queries.rs`: `emit` parses this file and appends it
-// after the per-query items, so the generated file needs nothing but `postgres` (and the
-// crates its column types name). It refers to the generated `QueryId`; it is compiled (and
-// linted) as part of the crate that includes the generated file, and checked by the
-// `runtime_template_*` tests of this crate. Plain `//` comments are dropped on the way; doc
-// comments stay.
+// The fixed part of the generated `queries.rs` shared by both flavours (errors, the
+// statement cache, metrics, the `Metered` wrapper): `emit` parses this file and appends it
+// after the per-query items, followed by `runtime_sync.rs`; `queries_async.rs` reaches it
+// through `use super::*` and appends `runtime_async.rs`. So the generated files need
+// nothing but `postgres` (`tokio-postgres` for the async one, and the crates the column
+// types name). It refers to the generated `QueryId` and `CUSTOM_TYPES`; it is compiled (and
+// linted) as part of the crate that includes the generated files. Plain `//` comments are
+// dropped on the way; doc comments stay.
 
 /// What went wrong running a generated query.
 #[derive(Debug)]
@@ -122,37 +124,39 @@ fn read_column<'r, T: ::postgres::types::FromSql<'r>>(
         .map_err(|source| QueryError::decode(query, index, source))
 }
 
-/// Something a [`Session`] can run statements on: a `postgres::Client`, a
-/// `postgres::Transaction`, or a mutable reference to either.
-pub trait Executor {
-    type Client: ::postgres::GenericClient;
-    fn generic_client(&mut self) -> &mut Self::Client;
+/// How a session sends its queries.
+///
+/// The default for `Session::new` is [`Execution::DEFAULT`], set by `[query_runtime]
+/// prepare` in `gen.toml` (`Prepared` unless it says `prepare = false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Execution {
+    /// Each query is prepared once per connection (a named statement) and then run with
+    /// Bind/Execute: one round trip per call, the statement cached in the
+    /// [`StatementCache`]. Needs the same server session for every call: a direct
+    /// connection, or a pooler in session mode.
+    Prepared,
+    /// Each call sends Parse/Bind/Execute of an unnamed statement with the parameter types
+    /// known at generation (`query_typed`): one round trip per call, nothing left in the
+    /// server session, so it works through PgBouncer in transaction mode. Types without a
+    /// fixed OID (enums, composites, extension types) are resolved once per connection, in
+    /// one transaction that leaves no prepared statement behind.
+    Unprepared,
 }
 
-impl Executor for ::postgres::Client {
-    type Client = ::postgres::Client;
-    fn generic_client(&mut self) -> &mut Self::Client {
-        self
-    }
+/// The type a parameter is sent as when unprepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WireType {
+    /// A built-in type, by OID (the same in every database).
+    Builtin(u32),
+    /// A type whose OID differs per database (an enum, a composite, an extension's type):
+    /// its position in [`CUSTOM_TYPES`], resolved once per connection.
+    Custom(usize),
 }
 
-impl<'a> Executor for ::postgres::Transaction<'a> {
-    type Client = ::postgres::Transaction<'a>;
-    fn generic_client(&mut self) -> &mut Self::Client {
-        self
-    }
-}
-
-impl<T: Executor + ?Sized> Executor for &mut T {
-    type Client = T::Client;
-    fn generic_client(&mut self) -> &mut Self::Client {
-        (**self).generic_client()
-    }
-}
-
-/// The prepared statements of one connection: each query is prepared on its first use and
-/// reused after. Prepared statements outlive transactions, so a connection's
-/// [`Session`] and the sessions of its transactions share one cache.
+/// The prepared statements of one connection (each query is prepared on its first use and
+/// reused after), and for [`Execution::Unprepared`] the resolved [`CUSTOM_TYPES`].
+/// Prepared statements outlive transactions, so a connection's session and the sessions
+/// of its transactions share one cache.
 ///
 /// A cache belongs to one connection. Used with another one, the first call fails with
 /// SQLSTATE 26000 (statement names are unique per process, so a statement of another
@@ -161,6 +165,7 @@ impl<T: Executor + ?Sized> Executor for &mut T {
 #[derive(Default)]
 pub struct StatementCache {
     statements: Vec<Option<::postgres::Statement>>,
+    custom_types: Option<Vec<::postgres::types::Type>>,
 }
 
 impl StatementCache {
@@ -182,44 +187,60 @@ impl StatementCache {
         matches!(self.statements.get(query.index()), Some(Some(_)))
     }
 
-    /// Forget every statement (they are closed on the server when dropped).
-    pub fn clear(&mut self) {
-        self.statements.clear();
+    /// Whether [`CUSTOM_TYPES`] are resolved on this connection (done by the first
+    /// unprepared call that needs them).
+    pub fn custom_types_resolved(&self) -> bool {
+        self.custom_types.is_some()
     }
 
-    fn statement<G: ::postgres::GenericClient>(
-        &mut self,
-        client: &mut G,
-        query: QueryId,
-    ) -> Result<::postgres::Statement, QueryError> {
-        if let Some(Some(statement)) = self.statements.get(query.index()) {
-            return Ok(statement.clone());
-        }
-        let oids = query.param_oids();
-        let prepared = if oids.is_empty() {
-            client.prepare(query.sql())
-        } else {
-            let types: Vec<::postgres::types::Type> = oids
-                .iter()
-                .map(|&oid| {
-                    ::postgres::types::Type::from_oid(oid).unwrap_or_else(|| {
-                        ::postgres::types::Type::new(
-                            String::new(),
-                            oid,
-                            ::postgres::types::Kind::Pseudo,
-                            String::new(),
-                        )
-                    })
-                })
-                .collect();
-            client.prepare_typed(query.sql(), &types)
-        };
-        let statement = prepared.map_err(|source| QueryError::Db { query, source })?;
+    /// Forget every statement (they are closed on the server when dropped) and the
+    /// resolved types.
+    pub fn clear(&mut self) {
+        self.statements.clear();
+        self.custom_types = None;
+    }
+
+    fn cached(&self, query: QueryId) -> Option<::postgres::Statement> {
+        self.statements.get(query.index()).cloned().flatten()
+    }
+
+    fn store(&mut self, query: QueryId, statement: &::postgres::Statement) {
         if self.statements.len() < QueryId::COUNT {
             self.statements.resize(QueryId::COUNT, None);
         }
         self.statements[query.index()] = Some(statement.clone());
-        Ok(statement)
+    }
+
+    /// Whether an unprepared call of `query` must resolve [`CUSTOM_TYPES`] first.
+    fn needs_custom_types(&self, query: QueryId) -> bool {
+        query.uses_custom_types() && self.custom_types.is_none()
+    }
+
+    fn set_custom_types(&mut self, types: Vec<::postgres::types::Type>) {
+        self.custom_types = Some(types);
+    }
+
+    /// The parameters of an unprepared call, each with the type it is sent as.
+    fn typed_params<'a>(
+        &self,
+        query: QueryId,
+        params: &[&'a (dyn ::postgres::types::ToSql + Sync)],
+    ) -> Vec<(&'a (dyn ::postgres::types::ToSql + Sync), ::postgres::types::Type)> {
+        params
+            .iter()
+            .zip(query.param_types())
+            .map(|(&param, wire)| {
+                let ty = match *wire {
+                    WireType::Builtin(oid) => builtin_type(oid),
+                    WireType::Custom(i) => self
+                        .custom_types
+                        .as_ref()
+                        .and_then(|types| types.get(i).cloned())
+                        .unwrap_or_else(|| builtin_type(0)),
+                };
+                (param, ty)
+            })
+            .collect()
     }
 
     /// Wrap a failure, dropping statements the server no longer knows.
@@ -242,133 +263,45 @@ impl ::std::fmt::Debug for StatementCache {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("StatementCache")
             .field("prepared", &self.len())
+            .field("custom_types_resolved", &self.custom_types_resolved())
             .finish()
     }
 }
 
-/// A connection (or transaction) with its statement cache: the [`Querier`] the
-/// generated queries run on.
-///
-/// ```ignore
-/// let mut db = Session::new(client);              // owns the postgres::Client
-/// let budget = db.get_group_ai_budget(group_id)?;
-/// let mut tx = db.transaction()?;                 // shares the cache
-/// tx.delete_group_ai_budget(group_id)?;
-/// tx.commit()?;
-/// ```
-pub struct Session<C, S = StatementCache> {
-    client: C,
-    cache: S,
+/// The driver's type for a built-in OID (an unknown one only fails to encode, with a
+/// `postgres` error naming the Rust type).
+fn builtin_type(oid: u32) -> ::postgres::types::Type {
+    ::postgres::types::Type::from_oid(oid).unwrap_or_else(|| {
+        ::postgres::types::Type::new(
+            String::new(),
+            oid,
+            ::postgres::types::Kind::Pseudo,
+            String::new(),
+        )
+    })
 }
 
-impl<C: Executor> Session<C> {
-    /// A session with its own, empty statement cache.
-    pub fn new(client: C) -> Self {
-        Session {
-            client,
-            cache: StatementCache::new(),
-        }
-    }
+/// The parameter types `query` is prepared with (empty: the server infers them all).
+fn prepare_types(query: QueryId) -> Vec<::postgres::types::Type> {
+    query.param_oids().iter().map(|&oid| builtin_type(oid)).collect()
 }
 
-impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
-    /// A session on `client` using `cache`, which must belong to the same connection
-    /// (e.g. kept beside a pooled connection).
-    pub fn with_cache(client: C, cache: S) -> Self {
-        Session { client, cache }
+/// Resolving [`CUSTOM_TYPES`], step 1: a row whose columns have those types (the driver
+/// looks each one up, with named statements of its own, inside the caller's transaction),
+/// and the time before the lookups.
+fn custom_types_sql() -> String {
+    let mut sql = "SELECT clock_timestamp()".to_owned();
+    for ty in CUSTOM_TYPES {
+        sql.push_str(", NULL::");
+        sql.push_str(ty);
     }
-
-    /// The client, for statements of your own.
-    pub fn client(&mut self) -> &mut C {
-        &mut self.client
-    }
-
-    pub fn statement_cache(&self) -> &StatementCache {
-        self.cache.borrow()
-    }
-
-    pub fn into_client(self) -> C {
-        self.client
-    }
-
-    /// Begin a transaction (a savepoint inside a transaction) whose session shares this
-    /// statement cache.
-    pub fn transaction(
-        &mut self,
-    ) -> Result<Session<::postgres::Transaction<'_>, &mut StatementCache>, ::postgres::Error> {
-        let transaction = ::postgres::GenericClient::transaction(self.client.generic_client())?;
-        Ok(Session {
-            client: transaction,
-            cache: self.cache.borrow_mut(),
-        })
-    }
+    sql
 }
 
-impl<S: ::std::borrow::BorrowMut<StatementCache>> Session<::postgres::Transaction<'_>, S> {
-    pub fn commit(self) -> Result<(), ::postgres::Error> {
-        self.client.commit()
-    }
-
-    pub fn rollback(self) -> Result<(), ::postgres::Error> {
-        self.client.rollback()
-    }
-}
-
-#[allow(dead_code)]
-impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
-    fn run_many(
-        &mut self,
-        query: QueryId,
-        params: &[&(dyn ::postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<::postgres::Row>, QueryError> {
-        let client = self.client.generic_client();
-        let cache = self.cache.borrow_mut();
-        let statement = cache.statement(client, query)?;
-        ::postgres::GenericClient::query(client, &statement, params)
-            .map_err(|source| cache.failed(query, source))
-    }
-
-    fn run_opt(
-        &mut self,
-        query: QueryId,
-        params: &[&(dyn ::postgres::types::ToSql + Sync)],
-    ) -> Result<Option<::postgres::Row>, QueryError> {
-        let mut rows = self.run_many(query, params)?;
-        match rows.len() {
-            0 | 1 => Ok(rows.pop()),
-            rows => Err(QueryError::TooManyRows { query, rows }),
-        }
-    }
-
-    fn run_one(
-        &mut self,
-        query: QueryId,
-        params: &[&(dyn ::postgres::types::ToSql + Sync)],
-    ) -> Result<::postgres::Row, QueryError> {
-        self.run_opt(query, params)?
-            .ok_or(QueryError::NotFound { query })
-    }
-
-    fn run_execute(
-        &mut self,
-        query: QueryId,
-        params: &[&(dyn ::postgres::types::ToSql + Sync)],
-    ) -> Result<u64, QueryError> {
-        let client = self.client.generic_client();
-        let cache = self.cache.borrow_mut();
-        let statement = cache.statement(client, query)?;
-        ::postgres::GenericClient::execute(client, &statement, params)
-            .map_err(|source| cache.failed(query, source))
-    }
-}
-
-impl<C, S: ::std::borrow::Borrow<StatementCache>> ::std::fmt::Debug for Session<C, S> {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Session")
-            .field("statements", self.cache.borrow())
-            .finish_non_exhaustive()
-    }
-}
+/// Step 2: the `DEALLOCATE`s of the statements the lookups prepared (since `$1`), to run
+/// before the transaction ends, so nothing is left on a pooled server connection.
+const LOOKUP_STATEMENTS_SQL: &str = "SELECT coalesce(string_agg(format('DEALLOCATE %I', name), '; '), '') \
+     FROM pg_catalog.pg_prepared_statements WHERE NOT from_sql AND prepare_time >= $1";
 
 /// Counts and times of one query's calls through a [`Metered`] querier.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -133,18 +133,27 @@ fn gen_step_parses_before_any_database_work_and_tracks_its_inputs() {
     let mut client = db.connect().unwrap();
     let model = model_of(&mut client);
     let inferred = step.infer(&mut client).unwrap();
-    let file = step
-        .file(&inferred, &model, &queries::Options::default())
+    let files = step
+        .files(&inferred, &model, &queries::Options::default())
         .unwrap();
-    codegen::write(std::slice::from_ref(&file), out.path()).unwrap();
-    assert!(step.is_current(out.path()));
-    assert!(
-        file.contents
-            .lines()
-            .nth(1)
-            .unwrap()
-            .starts_with("// gen-hash: inputs ")
+    let names: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
+    assert_eq!(
+        names,
+        [queries::FILE, queries::ASYNC_FILE].map(std::path::PathBuf::from)
     );
+    codegen::write(&files[..1], out.path()).unwrap();
+    assert!(!step.is_current(out.path()), "queries_async.rs is missing");
+    codegen::write(&files, out.path()).unwrap();
+    assert!(step.is_current(out.path()));
+    for file in &files {
+        assert!(
+            file.contents
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("// gen-hash: inputs ")
+        );
+    }
 
     // Another schema, another query text, or a hand edit: no longer current.
     let other = queries::GenStep::load(dir.path(), Some(dir.path()), "other schema").unwrap();
@@ -160,4 +169,10 @@ fn gen_step_parses_before_any_database_work_and_tracks_its_inputs() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("SELECT 2", "SELECT 9")).unwrap();
     assert!(!step.is_current(out.path()));
+    std::fs::write(&path, text).unwrap();
+    assert!(step.is_current(out.path()));
+    let path = out.path().join(queries::ASYNC_FILE);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("AsyncQuerier", "AsyncQuerie")).unwrap();
+    assert!(!step.is_current(out.path()), "an edit of queries_async.rs");
 }

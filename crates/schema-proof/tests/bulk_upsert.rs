@@ -7,12 +7,12 @@
 //! Batches are passed as typed array parameters, as an application calls it; the malformed
 //! ones that a typed parameter cannot express (a two-dimensional array) are SQL text.
 
+use postgres::GenericClient;
+use postgres::types::ToSql;
 use schema_proof::sqlstate::{
     CHECK_VIOLATION, FOREIGN_KEY_VIOLATION, INVALID_PARAMETER_VALUE, UNIQUE_VIOLATION,
 };
 use schema_proof::{Failures, Refusal, Schema, TestDb, describe};
-use postgres::GenericClient;
-use postgres::types::ToSql;
 use uuid::Uuid;
 
 /// Has a cap record.

@@ -10,8 +10,8 @@
 //! overrides, spend, soft deletes) in a transaction, calls the function and rolls back, once
 //! per session time zone in [`ZONES`]: none of them is UTC, and periods must not move.
 
-use schema_proof::{Failures, SYSTEM_USER_ID, Schema, TestDb, describe};
 use postgres::Transaction;
+use schema_proof::{Failures, SYSTEM_USER_ID, Schema, TestDb, describe};
 use time::macros::{date, datetime};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;

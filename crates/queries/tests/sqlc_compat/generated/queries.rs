@@ -1015,6 +1015,206 @@ impl QueryId {
             QueryId::WindowFunctions => &[],
         }
     }
+    /// How each parameter is sent by an [`Execution::Unprepared`] session.
+    pub const fn param_types(self) -> &'static [WireType] {
+        match self {
+            QueryId::AuthorJson => &[WireType::Builtin(20u32)],
+            QueryId::AuthorMeta => &[],
+            QueryId::AuthorNames => &[],
+            QueryId::AuthorTags => &[WireType::Builtin(20u32)],
+            QueryId::AuthorWithFirstTitle => &[],
+            QueryId::AuthorsAndBooks => &[],
+            QueryId::AuthorsOfKind => &[WireType::Custom(1)],
+            QueryId::AuthorsWithBookCount => &[],
+            QueryId::AuthorsWithTags => &[WireType::Builtin(1009u32)],
+            QueryId::BookCountsCte => &[],
+            QueryId::BookEra => &[],
+            QueryId::BooksByAuthorAndKind => {
+                &[WireType::Builtin(20u32), WireType::Custom(1)]
+            }
+            QueryId::BooksByIdsBlock => &[WireType::Builtin(1016u32)],
+            QueryId::BooksByTitles => {
+                &[WireType::Builtin(1009u32), WireType::Builtin(20u32)]
+            }
+            QueryId::BooksJson => &[],
+            QueryId::BooksOfKind => &[WireType::Custom(1)],
+            QueryId::BooksOfKinds => &[WireType::Custom(0)],
+            QueryId::Casts => {
+                &[
+                    WireType::Builtin(23u32),
+                    WireType::Builtin(25u32),
+                    WireType::Builtin(1082u32),
+                ]
+            }
+            QueryId::ClearOrKeepBio => {
+                &[WireType::Builtin(25u32), WireType::Builtin(20u32)]
+            }
+            QueryId::CoalesceBio => &[],
+            QueryId::CollidingParams => {
+                &[WireType::Builtin(20u32), WireType::Builtin(20u32)]
+            }
+            QueryId::Comparisons => &[WireType::Builtin(23u32), WireType::Builtin(23u32)],
+            QueryId::CopyBooks => &[WireType::Builtin(20u32), WireType::Builtin(20u32)],
+            QueryId::CountAuthors => &[],
+            QueryId::CountBooks => &[],
+            QueryId::CreateAuthor => {
+                &[WireType::Builtin(25u32), WireType::Builtin(25u32)]
+            }
+            QueryId::CreateBook => {
+                &[
+                    WireType::Builtin(20u32),
+                    WireType::Builtin(25u32),
+                    WireType::Custom(1),
+                ]
+            }
+            QueryId::CreatedDays => &[],
+            QueryId::DeleteAuthor => &[WireType::Builtin(20u32)],
+            QueryId::DeleteBook => &[WireType::Builtin(20u32)],
+            QueryId::DeleteBooksOfAuthor => &[WireType::Builtin(25u32)],
+            QueryId::EmployeeNames => &[],
+            QueryId::FilterBooksByYear => &[WireType::Builtin(23u32)],
+            QueryId::FirstBookLateral => &[],
+            QueryId::FirstBookLeftLateral => &[],
+            QueryId::FromView => &[],
+            QueryId::FullJoin => &[],
+            QueryId::GenerateSeries => &[WireType::Builtin(23u32)],
+            QueryId::GenerateSeriesFrom => &[],
+            QueryId::GetAuthor => &[WireType::Builtin(20u32)],
+            QueryId::GetBookTitle => &[WireType::Builtin(20u32)],
+            QueryId::GetDate => &[],
+            QueryId::HasBooks => &[WireType::Builtin(20u32)],
+            QueryId::InsertBooksUnnest => {
+                &[WireType::Builtin(1016u32), WireType::Builtin(1009u32)]
+            }
+            QueryId::JoinUsing => &[],
+            QueryId::KindStats => &[],
+            QueryId::LatestBookPerAuthor => &[],
+            QueryId::ListAuthors => &[],
+            QueryId::ListAuthorsByIDs => &[WireType::Builtin(1016u32)],
+            QueryId::ListAuthorsNotIn => &[WireType::Builtin(1016u32)],
+            QueryId::LowerNames => &[WireType::Builtin(1016u32)],
+            QueryId::NullIfBio => &[],
+            QueryId::PagedAuthors => {
+                &[WireType::Builtin(20u32), WireType::Builtin(20u32)]
+            }
+            QueryId::PositionalOutOfOrder => {
+                &[WireType::Builtin(20u32), WireType::Builtin(23u32)]
+            }
+            QueryId::PositionalReused => &[WireType::Builtin(20u32)],
+            QueryId::ProlificAuthors => &[WireType::Builtin(20u32)],
+            QueryId::QuotedAlias => &[WireType::Builtin(20u32)],
+            QueryId::RecursiveManagers => &[WireType::Builtin(23u32)],
+            QueryId::RepriceBooks => {
+                &[WireType::Builtin(23u32), WireType::Builtin(25u32)]
+            }
+            QueryId::RightJoin => &[],
+            QueryId::SearchAuthors => &[WireType::Builtin(25u32)],
+            QueryId::StarAcrossJoin => &[],
+            QueryId::StarSelfJoin => &[],
+            QueryId::TitlesByAuthor => &[],
+            QueryId::TouchAuthor => &[WireType::Builtin(20u32)],
+            QueryId::TwoJsonbArrays => &[WireType::Builtin(20u32)],
+            QueryId::UnionTitles => &[],
+            QueryId::UnnamedColumn => &[WireType::Builtin(20u32)],
+            QueryId::UnnestIds => &[WireType::Builtin(1016u32)],
+            QueryId::UpdateAuthor => {
+                &[
+                    WireType::Builtin(25u32),
+                    WireType::Builtin(25u32),
+                    WireType::Builtin(20u32),
+                ]
+            }
+            QueryId::UpdateAuthorBio => {
+                &[WireType::Builtin(25u32), WireType::Builtin(20u32)]
+            }
+            QueryId::UpdateAuthorName => {
+                &[WireType::Builtin(25u32), WireType::Builtin(20u32)]
+            }
+            QueryId::UpsertEmployee => {
+                &[WireType::Builtin(23u32), WireType::Builtin(25u32)]
+            }
+            QueryId::WindowFunctions => &[],
+        }
+    }
+    /// Whether a parameter or column has one of the [`CUSTOM_TYPES`].
+    pub const fn uses_custom_types(self) -> bool {
+        match self {
+            QueryId::AuthorJson => false,
+            QueryId::AuthorMeta => false,
+            QueryId::AuthorNames => false,
+            QueryId::AuthorTags => false,
+            QueryId::AuthorWithFirstTitle => false,
+            QueryId::AuthorsAndBooks => true,
+            QueryId::AuthorsOfKind => true,
+            QueryId::AuthorsWithBookCount => false,
+            QueryId::AuthorsWithTags => false,
+            QueryId::BookCountsCte => false,
+            QueryId::BookEra => false,
+            QueryId::BooksByAuthorAndKind => true,
+            QueryId::BooksByIdsBlock => false,
+            QueryId::BooksByTitles => false,
+            QueryId::BooksJson => false,
+            QueryId::BooksOfKind => true,
+            QueryId::BooksOfKinds => true,
+            QueryId::Casts => false,
+            QueryId::ClearOrKeepBio => false,
+            QueryId::CoalesceBio => false,
+            QueryId::CollidingParams => false,
+            QueryId::Comparisons => false,
+            QueryId::CopyBooks => false,
+            QueryId::CountAuthors => false,
+            QueryId::CountBooks => false,
+            QueryId::CreateAuthor => false,
+            QueryId::CreateBook => true,
+            QueryId::CreatedDays => false,
+            QueryId::DeleteAuthor => false,
+            QueryId::DeleteBook => true,
+            QueryId::DeleteBooksOfAuthor => false,
+            QueryId::EmployeeNames => false,
+            QueryId::FilterBooksByYear => false,
+            QueryId::FirstBookLateral => false,
+            QueryId::FirstBookLeftLateral => false,
+            QueryId::FromView => false,
+            QueryId::FullJoin => false,
+            QueryId::GenerateSeries => false,
+            QueryId::GenerateSeriesFrom => false,
+            QueryId::GetAuthor => false,
+            QueryId::GetBookTitle => false,
+            QueryId::GetDate => false,
+            QueryId::HasBooks => false,
+            QueryId::InsertBooksUnnest => false,
+            QueryId::JoinUsing => false,
+            QueryId::KindStats => true,
+            QueryId::LatestBookPerAuthor => false,
+            QueryId::ListAuthors => false,
+            QueryId::ListAuthorsByIDs => false,
+            QueryId::ListAuthorsNotIn => false,
+            QueryId::LowerNames => false,
+            QueryId::NullIfBio => false,
+            QueryId::PagedAuthors => false,
+            QueryId::PositionalOutOfOrder => false,
+            QueryId::PositionalReused => false,
+            QueryId::ProlificAuthors => false,
+            QueryId::QuotedAlias => false,
+            QueryId::RecursiveManagers => false,
+            QueryId::RepriceBooks => false,
+            QueryId::RightJoin => false,
+            QueryId::SearchAuthors => false,
+            QueryId::StarAcrossJoin => true,
+            QueryId::StarSelfJoin => false,
+            QueryId::TitlesByAuthor => false,
+            QueryId::TouchAuthor => false,
+            QueryId::TwoJsonbArrays => false,
+            QueryId::UnionTitles => false,
+            QueryId::UnnamedColumn => false,
+            QueryId::UnnestIds => false,
+            QueryId::UpdateAuthor => false,
+            QueryId::UpdateAuthorBio => false,
+            QueryId::UpdateAuthorName => false,
+            QueryId::UpsertEmployee => false,
+            QueryId::WindowFunctions => false,
+        }
+    }
 }
 
 impl ::std::fmt::Display for QueryId {
@@ -2060,6 +2260,20 @@ fn decode_window_functions(
         rank: read_column(row, QueryId::WindowFunctions, 1)?,
         author_total: read_column(row, QueryId::WindowFunctions, 2)?,
     })
+}
+
+/// Types the queries send or receive whose OIDs differ per database (enums,
+/// composites, extension types), as SQL: an [`Execution::Unprepared`] session
+/// resolves them once per connection.
+pub const CUSTOM_TYPES: &[&str] = &[
+    "\"public\".\"_book_type\"",
+    "\"public\".\"book_type\"",
+];
+
+impl Execution {
+    /// What `Session::new` and `AsyncSession::new` use (`[query_runtime] prepare`
+    /// in `gen.toml`).
+    pub const DEFAULT: Execution = Execution::Prepared;
 }
 
 /// One method per query of `crates/db/queries` (or the folder `gen` was given). Run
@@ -4175,37 +4389,39 @@ fn read_column<'r, T: ::postgres::types::FromSql<'r>>(
     row.try_get(index).map_err(|source| QueryError::decode(query, index, source))
 }
 
-/// Something a [`Session`] can run statements on: a `postgres::Client`, a
-/// `postgres::Transaction`, or a mutable reference to either.
-pub trait Executor {
-    type Client: ::postgres::GenericClient;
-    fn generic_client(&mut self) -> &mut Self::Client;
+/// How a session sends its queries.
+///
+/// The default for `Session::new` is [`Execution::DEFAULT`], set by `[query_runtime]
+/// prepare` in `gen.toml` (`Prepared` unless it says `prepare = false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Execution {
+    /// Each query is prepared once per connection (a named statement) and then run with
+    /// Bind/Execute: one round trip per call, the statement cached in the
+    /// [`StatementCache`]. Needs the same server session for every call: a direct
+    /// connection, or a pooler in session mode.
+    Prepared,
+    /// Each call sends Parse/Bind/Execute of an unnamed statement with the parameter types
+    /// known at generation (`query_typed`): one round trip per call, nothing left in the
+    /// server session, so it works through PgBouncer in transaction mode. Types without a
+    /// fixed OID (enums, composites, extension types) are resolved once per connection, in
+    /// one transaction that leaves no prepared statement behind.
+    Unprepared,
 }
 
-impl Executor for ::postgres::Client {
-    type Client = ::postgres::Client;
-    fn generic_client(&mut self) -> &mut Self::Client {
-        self
-    }
+/// The type a parameter is sent as when unprepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WireType {
+    /// A built-in type, by OID (the same in every database).
+    Builtin(u32),
+    /// A type whose OID differs per database (an enum, a composite, an extension's type):
+    /// its position in [`CUSTOM_TYPES`], resolved once per connection.
+    Custom(usize),
 }
 
-impl<'a> Executor for ::postgres::Transaction<'a> {
-    type Client = ::postgres::Transaction<'a>;
-    fn generic_client(&mut self) -> &mut Self::Client {
-        self
-    }
-}
-
-impl<T: Executor + ?Sized> Executor for &mut T {
-    type Client = T::Client;
-    fn generic_client(&mut self) -> &mut Self::Client {
-        (**self).generic_client()
-    }
-}
-
-/// The prepared statements of one connection: each query is prepared on its first use and
-/// reused after. Prepared statements outlive transactions, so a connection's
-/// [`Session`] and the sessions of its transactions share one cache.
+/// The prepared statements of one connection (each query is prepared on its first use and
+/// reused after), and for [`Execution::Unprepared`] the resolved [`CUSTOM_TYPES`].
+/// Prepared statements outlive transactions, so a connection's session and the sessions
+/// of its transactions share one cache.
 ///
 /// A cache belongs to one connection. Used with another one, the first call fails with
 /// SQLSTATE 26000 (statement names are unique per process, so a statement of another
@@ -4214,6 +4430,7 @@ impl<T: Executor + ?Sized> Executor for &mut T {
 #[derive(Default)]
 pub struct StatementCache {
     statements: Vec<Option<::postgres::Statement>>,
+    custom_types: Option<Vec<::postgres::types::Type>>,
 }
 
 impl StatementCache {
@@ -4231,44 +4448,55 @@ impl StatementCache {
     pub fn contains(&self, query: QueryId) -> bool {
         matches!(self.statements.get(query.index()), Some(Some(_)))
     }
-    /// Forget every statement (they are closed on the server when dropped).
+    /// Whether [`CUSTOM_TYPES`] are resolved on this connection (done by the first
+    /// unprepared call that needs them).
+    pub fn custom_types_resolved(&self) -> bool {
+        self.custom_types.is_some()
+    }
+    /// Forget every statement (they are closed on the server when dropped) and the
+    /// resolved types.
     pub fn clear(&mut self) {
         self.statements.clear();
+        self.custom_types = None;
     }
-    fn statement<G: ::postgres::GenericClient>(
-        &mut self,
-        client: &mut G,
-        query: QueryId,
-    ) -> Result<::postgres::Statement, QueryError> {
-        if let Some(Some(statement)) = self.statements.get(query.index()) {
-            return Ok(statement.clone());
-        }
-        let oids = query.param_oids();
-        let prepared = if oids.is_empty() {
-            client.prepare(query.sql())
-        } else {
-            let types: Vec<::postgres::types::Type> = oids
-                .iter()
-                .map(|&oid| {
-                    ::postgres::types::Type::from_oid(oid)
-                        .unwrap_or_else(|| {
-                            ::postgres::types::Type::new(
-                                String::new(),
-                                oid,
-                                ::postgres::types::Kind::Pseudo,
-                                String::new(),
-                            )
-                        })
-                })
-                .collect();
-            client.prepare_typed(query.sql(), &types)
-        };
-        let statement = prepared.map_err(|source| QueryError::Db { query, source })?;
+    fn cached(&self, query: QueryId) -> Option<::postgres::Statement> {
+        self.statements.get(query.index()).cloned().flatten()
+    }
+    fn store(&mut self, query: QueryId, statement: &::postgres::Statement) {
         if self.statements.len() < QueryId::COUNT {
             self.statements.resize(QueryId::COUNT, None);
         }
         self.statements[query.index()] = Some(statement.clone());
-        Ok(statement)
+    }
+    /// Whether an unprepared call of `query` must resolve [`CUSTOM_TYPES`] first.
+    fn needs_custom_types(&self, query: QueryId) -> bool {
+        query.uses_custom_types() && self.custom_types.is_none()
+    }
+    fn set_custom_types(&mut self, types: Vec<::postgres::types::Type>) {
+        self.custom_types = Some(types);
+    }
+    /// The parameters of an unprepared call, each with the type it is sent as.
+    fn typed_params<'a>(
+        &self,
+        query: QueryId,
+        params: &[&'a (dyn ::postgres::types::ToSql + Sync)],
+    ) -> Vec<(&'a (dyn ::postgres::types::ToSql + Sync), ::postgres::types::Type)> {
+        params
+            .iter()
+            .zip(query.param_types())
+            .map(|(&param, wire)| {
+                let ty = match *wire {
+                    WireType::Builtin(oid) => builtin_type(oid),
+                    WireType::Custom(i) => {
+                        self.custom_types
+                            .as_ref()
+                            .and_then(|types| types.get(i).cloned())
+                            .unwrap_or_else(|| builtin_type(0))
+                    }
+                };
+                (param, ty)
+            })
+            .collect()
     }
     /// Wrap a failure, dropping statements the server no longer knows.
     fn failed(&mut self, query: QueryId, source: ::postgres::Error) -> QueryError {
@@ -4288,137 +4516,48 @@ impl StatementCache {
 
 impl ::std::fmt::Debug for StatementCache {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("StatementCache").field("prepared", &self.len()).finish()
+        f.debug_struct("StatementCache")
+            .field("prepared", &self.len())
+            .field("custom_types_resolved", &self.custom_types_resolved())
+            .finish()
     }
 }
 
-/// A connection (or transaction) with its statement cache: the [`Querier`] the
-/// generated queries run on.
-///
-/// ```ignore
-/// let mut db = Session::new(client);              // owns the postgres::Client
-/// let budget = db.get_group_ai_budget(group_id)?;
-/// let mut tx = db.transaction()?;                 // shares the cache
-/// tx.delete_group_ai_budget(group_id)?;
-/// tx.commit()?;
-/// ```
-pub struct Session<C, S = StatementCache> {
-    client: C,
-    cache: S,
-}
-
-impl<C: Executor> Session<C> {
-    /// A session with its own, empty statement cache.
-    pub fn new(client: C) -> Self {
-        Session {
-            client,
-            cache: StatementCache::new(),
-        }
-    }
-}
-
-impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
-    /// A session on `client` using `cache`, which must belong to the same connection
-    /// (e.g. kept beside a pooled connection).
-    pub fn with_cache(client: C, cache: S) -> Self {
-        Session { client, cache }
-    }
-    /// The client, for statements of your own.
-    pub fn client(&mut self) -> &mut C {
-        &mut self.client
-    }
-    pub fn statement_cache(&self) -> &StatementCache {
-        self.cache.borrow()
-    }
-    pub fn into_client(self) -> C {
-        self.client
-    }
-    /// Begin a transaction (a savepoint inside a transaction) whose session shares this
-    /// statement cache.
-    pub fn transaction(
-        &mut self,
-    ) -> Result<
-        Session<::postgres::Transaction<'_>, &mut StatementCache>,
-        ::postgres::Error,
-    > {
-        let transaction = ::postgres::GenericClient::transaction(
-            self.client.generic_client(),
-        )?;
-        Ok(Session {
-            client: transaction,
-            cache: self.cache.borrow_mut(),
+/// The driver's type for a built-in OID (an unknown one only fails to encode, with a
+/// `postgres` error naming the Rust type).
+fn builtin_type(oid: u32) -> ::postgres::types::Type {
+    ::postgres::types::Type::from_oid(oid)
+        .unwrap_or_else(|| {
+            ::postgres::types::Type::new(
+                String::new(),
+                oid,
+                ::postgres::types::Kind::Pseudo,
+                String::new(),
+            )
         })
-    }
 }
 
-impl<
-    S: ::std::borrow::BorrowMut<StatementCache>,
-> Session<::postgres::Transaction<'_>, S> {
-    pub fn commit(self) -> Result<(), ::postgres::Error> {
-        self.client.commit()
-    }
-    pub fn rollback(self) -> Result<(), ::postgres::Error> {
-        self.client.rollback()
-    }
+/// The parameter types `query` is prepared with (empty: the server infers them all).
+fn prepare_types(query: QueryId) -> Vec<::postgres::types::Type> {
+    query.param_oids().iter().map(|&oid| builtin_type(oid)).collect()
 }
 
-#[allow(dead_code)]
-impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
-    fn run_many(
-        &mut self,
-        query: QueryId,
-        params: &[&(dyn ::postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<::postgres::Row>, QueryError> {
-        let client = self.client.generic_client();
-        let cache = self.cache.borrow_mut();
-        let statement = cache.statement(client, query)?;
-        ::postgres::GenericClient::query(client, &statement, params)
-            .map_err(|source| cache.failed(query, source))
+/// Resolving [`CUSTOM_TYPES`], step 1: a row whose columns have those types (the driver
+/// looks each one up, with named statements of its own, inside the caller's transaction),
+/// and the time before the lookups.
+fn custom_types_sql() -> String {
+    let mut sql = "SELECT clock_timestamp()".to_owned();
+    for ty in CUSTOM_TYPES {
+        sql.push_str(", NULL::");
+        sql.push_str(ty);
     }
-    fn run_opt(
-        &mut self,
-        query: QueryId,
-        params: &[&(dyn ::postgres::types::ToSql + Sync)],
-    ) -> Result<Option<::postgres::Row>, QueryError> {
-        let mut rows = self.run_many(query, params)?;
-        match rows.len() {
-            0 | 1 => Ok(rows.pop()),
-            rows => {
-                Err(QueryError::TooManyRows {
-                    query,
-                    rows,
-                })
-            }
-        }
-    }
-    fn run_one(
-        &mut self,
-        query: QueryId,
-        params: &[&(dyn ::postgres::types::ToSql + Sync)],
-    ) -> Result<::postgres::Row, QueryError> {
-        self.run_opt(query, params)?.ok_or(QueryError::NotFound { query })
-    }
-    fn run_execute(
-        &mut self,
-        query: QueryId,
-        params: &[&(dyn ::postgres::types::ToSql + Sync)],
-    ) -> Result<u64, QueryError> {
-        let client = self.client.generic_client();
-        let cache = self.cache.borrow_mut();
-        let statement = cache.statement(client, query)?;
-        ::postgres::GenericClient::execute(client, &statement, params)
-            .map_err(|source| cache.failed(query, source))
-    }
+    sql
 }
 
-impl<C, S: ::std::borrow::Borrow<StatementCache>> ::std::fmt::Debug for Session<C, S> {
-    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-        f.debug_struct("Session")
-            .field("statements", self.cache.borrow())
-            .finish_non_exhaustive()
-    }
-}
-
+/// Step 2: the `DEALLOCATE`s of the statements the lookups prepared (since `$1`), to run
+/// before the transaction ends, so nothing is left on a pooled server connection.
+const LOOKUP_STATEMENTS_SQL: &str = "SELECT coalesce(string_agg(format('DEALLOCATE %I', name), '; '), '') \
+     FROM pg_catalog.pg_prepared_statements WHERE NOT from_sql AND prepare_time >= $1";
 /// Counts and times of one query's calls through a [`Metered`] querier.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QueryStats {
@@ -4603,6 +4742,246 @@ impl<Q, M: ::std::borrow::Borrow<QueryMetrics>> ::std::fmt::Debug for Metered<Q,
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         f.debug_struct("Metered")
             .field("metrics", self.metrics.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Something a [`Session`] can run statements on: a `postgres::Client`, a
+/// `postgres::Transaction`, or a mutable reference to either.
+pub trait Executor {
+    type Client: ::postgres::GenericClient;
+    fn generic_client(&mut self) -> &mut Self::Client;
+}
+
+impl Executor for ::postgres::Client {
+    type Client = ::postgres::Client;
+    fn generic_client(&mut self) -> &mut Self::Client {
+        self
+    }
+}
+
+impl<'a> Executor for ::postgres::Transaction<'a> {
+    type Client = ::postgres::Transaction<'a>;
+    fn generic_client(&mut self) -> &mut Self::Client {
+        self
+    }
+}
+
+impl<T: Executor + ?Sized> Executor for &mut T {
+    type Client = T::Client;
+    fn generic_client(&mut self) -> &mut Self::Client {
+        (**self).generic_client()
+    }
+}
+
+/// A connection (or transaction) with its statement cache: the [`Querier`] the
+/// generated queries run on.
+///
+/// ```ignore
+/// let mut db = Session::new(client);              // owns the postgres::Client
+/// let budget = db.get_group_ai_budget(group_id)?;
+/// let mut tx = db.transaction()?;                 // shares the cache
+/// tx.delete_group_ai_budget(group_id)?;
+/// tx.commit()?;
+/// let mut pooled = Session::unprepared(client);   // through PgBouncer in transaction mode
+/// ```
+pub struct Session<C, S = StatementCache> {
+    client: C,
+    cache: S,
+    execution: Execution,
+}
+
+impl<C: Executor> Session<C> {
+    /// A session with its own, empty statement cache, running queries as
+    /// [`Execution::DEFAULT`] says.
+    pub fn new(client: C) -> Self {
+        Session::with_cache(client, StatementCache::new())
+    }
+    /// A session that never prepares a named statement ([`Execution::Unprepared`]).
+    pub fn unprepared(client: C) -> Self {
+        Session::new(client).with_execution(Execution::Unprepared)
+    }
+}
+
+impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
+    /// A session on `client` using `cache`, which must belong to the same connection
+    /// (e.g. kept beside a pooled connection).
+    pub fn with_cache(client: C, cache: S) -> Self {
+        Session {
+            client,
+            cache,
+            execution: Execution::DEFAULT,
+        }
+    }
+    /// This session, running its queries as `execution` says (its transactions too).
+    pub fn with_execution(mut self, execution: Execution) -> Self {
+        self.execution = execution;
+        self
+    }
+    pub fn execution(&self) -> Execution {
+        self.execution
+    }
+    /// The client, for statements of your own.
+    pub fn client(&mut self) -> &mut C {
+        &mut self.client
+    }
+    pub fn statement_cache(&self) -> &StatementCache {
+        self.cache.borrow()
+    }
+    pub fn into_client(self) -> C {
+        self.client
+    }
+    /// Begin a transaction (a savepoint inside a transaction) whose session shares this
+    /// statement cache and execution mode.
+    pub fn transaction(
+        &mut self,
+    ) -> Result<
+        Session<::postgres::Transaction<'_>, &mut StatementCache>,
+        ::postgres::Error,
+    > {
+        let transaction = ::postgres::GenericClient::transaction(
+            self.client.generic_client(),
+        )?;
+        Ok(Session {
+            client: transaction,
+            cache: self.cache.borrow_mut(),
+            execution: self.execution,
+        })
+    }
+}
+
+impl<
+    S: ::std::borrow::BorrowMut<StatementCache>,
+> Session<::postgres::Transaction<'_>, S> {
+    pub fn commit(self) -> Result<(), ::postgres::Error> {
+        self.client.commit()
+    }
+    pub fn rollback(self) -> Result<(), ::postgres::Error> {
+        self.client.rollback()
+    }
+}
+
+#[allow(dead_code)]
+impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
+    fn run_many(
+        &mut self,
+        query: QueryId,
+        params: &[&(dyn ::postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<::postgres::Row>, QueryError> {
+        let client = self.client.generic_client();
+        let cache = self.cache.borrow_mut();
+        match self.execution {
+            Execution::Prepared => {
+                let statement = prepare(client, cache, query)?;
+                ::postgres::GenericClient::query(client, &statement, params)
+            }
+            Execution::Unprepared => {
+                resolve_custom_types(client, cache, query)?;
+                let params = cache.typed_params(query, params);
+                ::postgres::GenericClient::query_typed(client, query.sql(), &params)
+            }
+        }
+            .map_err(|source| cache.failed(query, source))
+    }
+    fn run_opt(
+        &mut self,
+        query: QueryId,
+        params: &[&(dyn ::postgres::types::ToSql + Sync)],
+    ) -> Result<Option<::postgres::Row>, QueryError> {
+        let mut rows = self.run_many(query, params)?;
+        match rows.len() {
+            0 | 1 => Ok(rows.pop()),
+            rows => {
+                Err(QueryError::TooManyRows {
+                    query,
+                    rows,
+                })
+            }
+        }
+    }
+    fn run_one(
+        &mut self,
+        query: QueryId,
+        params: &[&(dyn ::postgres::types::ToSql + Sync)],
+    ) -> Result<::postgres::Row, QueryError> {
+        self.run_opt(query, params)?.ok_or(QueryError::NotFound { query })
+    }
+    fn run_execute(
+        &mut self,
+        query: QueryId,
+        params: &[&(dyn ::postgres::types::ToSql + Sync)],
+    ) -> Result<u64, QueryError> {
+        let client = self.client.generic_client();
+        let cache = self.cache.borrow_mut();
+        match self.execution {
+            Execution::Prepared => {
+                let statement = prepare(client, cache, query)?;
+                ::postgres::GenericClient::execute(client, &statement, params)
+            }
+            Execution::Unprepared => {
+                resolve_custom_types(client, cache, query)?;
+                let params = cache.typed_params(query, params);
+                ::postgres::GenericClient::execute_typed(client, query.sql(), &params)
+            }
+        }
+            .map_err(|source| cache.failed(query, source))
+    }
+}
+
+/// The statement of `query` on this connection, prepared on first use.
+fn prepare<G: ::postgres::GenericClient>(
+    client: &mut G,
+    cache: &mut StatementCache,
+    query: QueryId,
+) -> Result<::postgres::Statement, QueryError> {
+    if let Some(statement) = cache.cached(query) {
+        return Ok(statement);
+    }
+    let types = prepare_types(query);
+    let statement = client
+        .prepare_typed(query.sql(), &types)
+        .map_err(|source| QueryError::Db { query, source })?;
+    cache.store(query, &statement);
+    Ok(statement)
+}
+
+/// Resolve [`CUSTOM_TYPES`] on this connection when `query` needs them and they are not
+/// yet: in one transaction (a savepoint inside one), so that a transaction pooler keeps
+/// one server connection for the driver's lookups, whose statements are deallocated
+/// before it ends.
+fn resolve_custom_types<G: ::postgres::GenericClient>(
+    client: &mut G,
+    cache: &mut StatementCache,
+    query: QueryId,
+) -> Result<(), QueryError> {
+    if !cache.needs_custom_types(query) {
+        return Ok(());
+    }
+    let failed = |source| QueryError::Db { query, source };
+    let mut transaction = client.transaction().map_err(failed)?;
+    let row = transaction.query_typed_one(&custom_types_sql(), &[]).map_err(failed)?;
+    let since: ::std::time::SystemTime = row.try_get(0).map_err(failed)?;
+    let types = row.columns()[1..].iter().map(|column| column.type_().clone()).collect();
+    let deallocate: String = transaction
+        .query_typed_one(
+            LOOKUP_STATEMENTS_SQL,
+            &[(&since, ::postgres::types::Type::TIMESTAMPTZ)],
+        )
+        .and_then(|row| row.try_get(0))
+        .map_err(failed)?;
+    if !deallocate.is_empty() {
+        transaction.batch_execute(&deallocate).map_err(failed)?;
+    }
+    transaction.commit().map_err(failed)?;
+    cache.set_custom_types(types);
+    Ok(())
+}
+
+impl<C, S: ::std::borrow::Borrow<StatementCache>> ::std::fmt::Debug for Session<C, S> {
+    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+        f.debug_struct("Session")
+            .field("execution", &self.execution)
+            .field("statements", self.cache.borrow())
             .finish_non_exhaustive()
     }
 }
