@@ -7,7 +7,7 @@ pub mod peers;
 pub mod synth;
 mod timing;
 
-pub use timing::{Sample, median};
+pub use timing::{Sample, machine, median, ms};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use bench::{machine, median, ms};
 use check::{Options, Part, Report};
 
 const START: &str = "<!-- check bench: start -->";
@@ -23,10 +24,6 @@ struct Row {
     total: Duration,
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn measure(set: &str, dir: &Path, runs: usize, walkers: Option<usize>) -> Row {
     let n = migrate::MigrationSet::discover(dir)
@@ -68,9 +65,9 @@ fn measure(set: &str, dir: &Path, runs: usize, walkers: Option<usize>) -> Row {
             .iter()
             .zip(per_part)
             .filter(|(_, v)| !v.is_empty())
-            .map(|(p, v)| (*p, median(v)))
+            .map(|(p, v)| (*p, median(&v)))
             .collect(),
-        total: median(totals),
+        total: median(&totals),
     }
 }
 
@@ -102,38 +99,7 @@ fn growth(rows: &[Row]) -> String {
     out
 }
 
-fn ms(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms >= 1000.0 {
-        format!("{:.2} s", ms / 1000.0)
-    } else {
-        format!("{ms:.0} ms")
-    }
-}
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pg = pgcluster::find_bindir(None)
-        .ok()
-        .and_then(|b| {
-            Command::new(b.join("postgres"))
-                .arg("--version")
-                .output()
-                .ok()
-        })
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    format!("{cpu}, {cores} cores, {pg}")
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -198,7 +164,7 @@ fn main() {
             "\n`target/release/xtask check` on our migrations, every part including drift (`gen --check`, \
              which skips its database work when its input hashes match), process start included: \
              **{}** (median of {runs}){}.\n",
-            ms(median(times)),
+            ms(median(&times)),
             match failed {
                 Some(line) => format!(
                     "; it did not pass at the time: \"{}\"",

@@ -11,6 +11,7 @@
 //! (`--write` replaces the `## queries` section of BENCHMARKS.md, between its markers, or
 //! appends it; other sections are left as they are).
 
+use bench::{machine, median};
 use db::models::{GroupAiBudgets, UserSkills};
 use db::queries::{Metered, Querier, QueryId, Session};
 use std::path::PathBuf;
@@ -363,38 +364,8 @@ fn replace_section(text: &str, section: &str) -> String {
     }
 }
 
-fn median(v: &[Duration]) -> Duration {
-    let mut s = v.to_vec();
-    s.sort();
-    s[s.len() / 2]
-}
 
 fn min(v: &[Duration]) -> Duration {
     v.iter().copied().min().unwrap_or_default()
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let pg = pgcluster::find_bindir(None)
-        .ok()
-        .and_then(|b| {
-            std::process::Command::new(b.join("postgres"))
-                .arg("--version")
-                .output()
-                .ok()
-        })
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    format!("{cpu}, {cores} cores, {pg}")
-}
