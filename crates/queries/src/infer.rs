@@ -369,25 +369,13 @@ fn generic_plan(
 }
 
 fn prepare_error(def: &QueryDef, e: &postgres::Error) -> Error {
-    let (line, message) = match e.as_db_error() {
-        Some(db) => {
-            let line = match db.position() {
-                Some(postgres::error::ErrorPosition::Original(p)) => {
-                    def.line_of_position(*p as usize)
-                }
-                _ => def.sql_line,
-            };
-            let mut m = format!("ERROR {}: {}", db.code().code(), db.message());
-            if let Some(d) = db.detail() {
-                m.push_str(&format!("\nDETAIL: {d}"));
-            }
-            if let Some(h) = db.hint() {
-                m.push_str(&format!("\nHINT: {h}"));
-            }
-            (line, m)
-        }
-        None => (def.line, e.to_string()),
+    let line = match e.as_db_error().and_then(|db| db.position()) {
+        Some(postgres::error::ErrorPosition::Original(p)) => def.line_of_position(*p as usize),
+        Some(_) => def.sql_line,
+        None if e.as_db_error().is_some() => def.sql_line,
+        None => def.line,
     };
+    let message = pgerror::describe(e).to_string();
     Error::Prepare {
         file: def.file.clone(),
         line,

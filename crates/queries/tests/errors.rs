@@ -34,8 +34,8 @@ fn a_statement_that_does_not_prepare_names_file_line_query_and_message() {
     }
     assert_eq!(
         err.to_string(),
-        "queries.sql:6: query `Broken` does not prepare: ERROR 42703: column \"nope\" does not exist\n\
-         HINT: Perhaps you meant to reference the column \"parent.note\"."
+        "queries.sql:6: query `Broken` does not prepare: ERROR 42703: column \"nope\" does not exist \
+         (hint: Perhaps you meant to reference the column \"parent.note\".)"
     );
     let err = error("-- name: NoTable :exec\nDELETE FROM nowhere WHERE id = @id");
     assert!(
