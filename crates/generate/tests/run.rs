@@ -28,7 +28,8 @@ fn writes_then_skips_then_detects_drift_without_writing() {
             "dump.sql",
             "enums.rs",
             "models.rs",
-            "queries.rs"
+            "queries.rs",
+            "queries_async.rs"
         ]
     );
     for name in &written {
