@@ -268,7 +268,6 @@ fn locks_only(args: &BenchArgs, work: &std::path::Path, machine: &str) -> Result
     Ok(ExitCode::SUCCESS)
 }
 
-
 const START: &str = "<!-- cargo xtask bench: start -->";
 const END: &str = "<!-- cargo xtask bench: end -->";
 const GEN_START: &str = "<!-- cargo xtask bench --gen-only: start -->";

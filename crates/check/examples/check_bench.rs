@@ -24,7 +24,6 @@ struct Row {
     total: Duration,
 }
 
-
 fn measure(set: &str, dir: &Path, runs: usize, walkers: Option<usize>) -> Row {
     let n = migrate::MigrationSet::discover(dir)
         .unwrap()
@@ -98,8 +97,6 @@ fn growth(rows: &[Row]) -> String {
     }
     out
 }
-
-
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

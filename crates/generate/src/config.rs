@@ -326,7 +326,7 @@ impl GenConfig {
     /// and field exists is checked when the queries are generated, against their real fields.
     pub fn query_fields(
         &self,
-    ) -> Result<BTreeMap<String, queries::fields::FieldRenames>, ConfigError> {
+    ) -> Result<BTreeMap<String, querygen::fields::FieldRenames>, ConfigError> {
         let mut out = BTreeMap::new();
         for q in &self.queries {
             let renames = |settings: &[Setting]| -> Result<Vec<_>, ConfigError> {
@@ -338,7 +338,7 @@ impl GenConfig {
                             key: s.key.clone(),
                             message,
                         })?;
-                        Ok(queries::fields::FieldRename {
+                        Ok(querygen::fields::FieldRename {
                             from: s.key.clone(),
                             to: s.value.clone(),
                             origin: s.origin.to_string(),
@@ -348,7 +348,7 @@ impl GenConfig {
             };
             out.insert(
                 q.query.clone(),
-                queries::fields::FieldRenames {
+                querygen::fields::FieldRenames {
                     origin: q.origin.to_string(),
                     columns: renames(&q.columns)?,
                     params: renames(&q.params)?,

@@ -78,7 +78,7 @@ pub enum Error {
     #[error(transparent)]
     Codegen(#[from] codegen::Error),
     #[error(transparent)]
-    Queries(Box<queries::Error>),
+    Queries(Box<querygen::Error>),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot read the type catalog: {0}")]
@@ -99,8 +99,8 @@ impl From<migrate::Error> for Error {
     }
 }
 
-impl From<queries::Error> for Error {
-    fn from(e: queries::Error) -> Self {
+impl From<querygen::Error> for Error {
+    fn from(e: querygen::Error) -> Self {
         Error::Queries(Box::new(e))
     }
 }
@@ -222,7 +222,7 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     let inputs_hash = inputs_hash(&set, &request.options, &config, request.docs_only);
     let queries_dir = request.queries_dir.as_ref().filter(|_| !request.docs_only);
     let queries = match queries_dir {
-        Some(dir) => Some(queries::GenStep::load(
+        Some(dir) => Some(querygen::GenStep::load(
             dir,
             request.migrations_dir.parent(),
             &inputs_hash,
@@ -323,13 +323,13 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
     ));
     // After the outputs hash: queries.rs records its own hashes.
     if let (Some(step), Some(inferred)) = (&queries, &inferred) {
-        let options = queries::Options {
+        let options = querygen::Options {
             prepare: config
                 .prepare_queries
                 .as_ref()
                 .is_none_or(|(prepare, _)| *prepare),
             fields: query_fields,
-            ..queries::Options::with_codegen(&options)
+            ..querygen::Options::with_codegen(&options)
         };
         files.extend(step.files(inferred, &model, &options)?);
     }
@@ -366,7 +366,7 @@ pub fn run(request: &GenRequest) -> Result<GenOutcome> {
 
 /// What shapes the generated code besides the schema.
 struct Settings<'a> {
-    queries: Option<&'a queries::GenStep>,
+    queries: Option<&'a querygen::GenStep>,
     config: &'a GenConfig,
     /// The caller's options, under the configuration's.
     base: &'a Options,
@@ -383,7 +383,7 @@ fn migrate_dump_introspect(
     String,
     schema::SchemaModel,
     Options,
-    Option<Vec<queries::infer::InferredQuery>>,
+    Option<Vec<querygen::infer::InferredQuery>>,
 )> {
     let t = Instant::now();
     migrate::Migrator::new(set).up(client)?;

@@ -7,7 +7,7 @@
 //!   SQL (with the SQL text, which prepares every call, and with a statement prepared once),
 //!   in the same run, on the same connection, interleaved.
 //!
-//! `cargo run --release -p queries --example bench [-- --write] [--rounds N] [--calls N]`
+//! `cargo run --release -p querygen --example bench [-- --write] [--rounds N] [--calls N]`
 //! (`--write` replaces the `## queries` section of BENCHMARKS.md, between its markers, or
 //! appends it; other sections are left as they are).
 
@@ -67,11 +67,11 @@ fn main() {
         // A fresh connection each run, as `gen` has: its type cache starts empty.
         let mut fresh = cluster.connect("bench").unwrap();
         let t0 = Instant::now();
-        let defs = queries::load(&dir, Some(&root)).unwrap();
+        let defs = querygen::load(&dir, Some(&root)).unwrap();
         let t1 = Instant::now();
-        let inferred = queries::infer::infer(&mut fresh, &defs).unwrap();
+        let inferred = querygen::infer::infer(&mut fresh, &defs).unwrap();
         let t2 = Instant::now();
-        let text = queries::render(&inferred, &model, &queries::Options::default()).unwrap();
+        let text = querygen::render(&inferred, &model, &querygen::Options::default()).unwrap();
         let t3 = Instant::now();
         assert!(!text.is_empty());
         count = defs.len();
@@ -81,17 +81,17 @@ fn main() {
         total.push(t3 - t0);
     }
     let explained = {
-        let defs = queries::load(&dir, Some(&root)).unwrap();
-        queries::infer::infer(&mut client, &defs)
+        let defs = querygen::load(&dir, Some(&root)).unwrap();
+        querygen::infer::infer(&mut client, &defs)
             .unwrap()
             .iter()
             .filter(|q| {
                 q.columns.iter().any(|c| {
                     matches!(
                         c.why,
-                        queries::infer::Nullability::NotNullColumn
-                            | queries::infer::Nullability::OuterJoin
-                            | queries::infer::Nullability::Unproven
+                        querygen::infer::Nullability::NotNullColumn
+                            | querygen::infer::Nullability::OuterJoin
+                            | querygen::infer::Nullability::Unproven
                     )
                 })
             })
@@ -260,7 +260,7 @@ fn main() {
     let mut out = String::new();
     out.push_str("## queries\n\n");
     out.push_str(&format!(
-        "Produced by `cargo run --release -p queries --example bench -- --write` on {machine}.\n\
+        "Produced by `cargo run --release -p querygen --example bench -- --write` on {machine}.\n\
          Throwaway embedded cluster (fsync off, Unix socket), all migrations with fixtures; the per-call cases share one \
          connection. The machine may be shared with other builds, so figures are noisy: compare within one run.\n\n"
     ));
@@ -364,8 +364,6 @@ fn replace_section(text: &str, section: &str) -> String {
     }
 }
 
-
 fn min(v: &[Duration]) -> Duration {
     v.iter().copied().min().unwrap_or_default()
 }
-

@@ -15,11 +15,11 @@ fn committed_fixture_code_is_current() {
         .into_iter()
         .filter(|f| f.path.to_str() != Some("constraints.rs"))
         .collect();
-    let queries = queries::generate(
+    let queries = querygen::generate(
         &[fixture_queries()],
         &mut client,
         &model,
-        &queries::Options::default(),
+        &querygen::Options::default(),
     )
     .unwrap();
     files.push(codegen::GeneratedFile::new("queries.rs", queries));

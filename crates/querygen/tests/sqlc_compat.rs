@@ -25,7 +25,7 @@ use generated::enums::BookType;
 use generated::models::{Authors, Books, Employees};
 use generated::queries::*;
 use pgcluster::TestDatabase;
-use queries::annotate::SourceFile;
+use querygen::annotate::SourceFile;
 use quote::ToTokens;
 use std::path::PathBuf;
 
@@ -130,11 +130,11 @@ fn corpus_generates_the_committed_code_and_expected_signatures() {
         .into_iter()
         .filter(|f| f.path.to_str() != Some("constraints.rs"))
         .collect();
-    let code = queries::generate(
+    let code = querygen::generate(
         &sources(),
         &mut client,
         &model,
-        &queries::Options::default(),
+        &querygen::Options::default(),
     )
     .unwrap();
     let mut models = String::new();

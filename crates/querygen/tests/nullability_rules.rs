@@ -20,7 +20,7 @@ fn rust_types(setup: &str, queries: &[&str]) -> Vec<Vec<String>> {
     for (i, sql) in queries.iter().enumerate() {
         text.push_str(&format!("-- name: Q{i} :many\n{sql};\n\n"));
     }
-    let code = queries::generate_str(&text, &mut client, &model).unwrap();
+    let code = querygen::generate_str(&text, &mut client, &model).unwrap();
     (0..queries.len())
         .map(|i| {
             let start = code
@@ -727,12 +727,12 @@ fn unparsable_statements_fall_back_with_a_note() {
     check("", &[(sql, &["Option<i32>", "String"])]);
     let db = fixture_db();
     let mut client = db.connect().unwrap();
-    let defs = queries::parse(&[queries::annotate::SourceFile {
+    let defs = querygen::parse(&[querygen::annotate::SourceFile {
         display: "queries.sql".to_owned(),
         text: format!("-- name: Locked :many\n{sql};\n"),
     }])
     .unwrap();
-    let inferred = queries::infer::infer(&mut client, &defs).unwrap();
+    let inferred = querygen::infer::infer(&mut client, &defs).unwrap();
     assert_eq!(inferred[0].notes.len(), 1);
     assert!(
         inferred[0].notes[0].starts_with("sqlparser could not parse it (sql parser error: "),

@@ -6,14 +6,14 @@
 mod common;
 
 use common::*;
-use queries::infer::{InferredQuery, Nullability, infer};
-use queries::nullability::Proof;
+use querygen::infer::{InferredQuery, Nullability, infer};
+use querygen::nullability::Proof;
 use std::collections::BTreeMap;
 
 fn inferred() -> BTreeMap<String, InferredQuery> {
     let db = fixture_db();
     let mut client = db.connect().unwrap();
-    let defs = queries::parse(&[fixture_queries()]).unwrap();
+    let defs = querygen::parse(&[fixture_queries()]).unwrap();
     infer(&mut client, &defs)
         .unwrap()
         .into_iter()
@@ -185,7 +185,7 @@ fn types_come_from_the_server() {
 fn inference_leaves_no_prepared_statement_or_transaction_behind() {
     let db = fixture_db();
     let mut client = db.connect().unwrap();
-    let defs = queries::parse(&[fixture_queries()]).unwrap();
+    let defs = querygen::parse(&[fixture_queries()]).unwrap();
     infer(&mut client, &defs).unwrap();
     let row = client
         .query_one(

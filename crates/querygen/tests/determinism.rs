@@ -4,18 +4,18 @@
 mod common;
 
 use common::*;
-use queries::annotate::SourceFile;
+use querygen::annotate::SourceFile;
 
 fn project_files() -> Vec<SourceFile> {
     let root = manifest_dir().join("../..");
-    queries::annotate::read_dir(&root.join("crates/db/queries"), Some(&root)).unwrap()
+    querygen::annotate::read_dir(&root.join("crates/db/queries"), Some(&root)).unwrap()
 }
 
 fn generate(files: &[SourceFile]) -> String {
     let db = migrated_db();
     let mut client = db.connect().unwrap();
     let model = model_of(&mut client);
-    queries::generate(files, &mut client, &model, &queries::Options::default()).unwrap()
+    querygen::generate(files, &mut client, &model, &querygen::Options::default()).unwrap()
 }
 
 #[test]

@@ -71,9 +71,9 @@ pub fn model_of(client: &mut postgres::Client) -> schema::SchemaModel {
 }
 
 /// The fixture queries, shown as `fixture/queries.sql`.
-pub fn fixture_queries() -> queries::annotate::SourceFile {
+pub fn fixture_queries() -> querygen::annotate::SourceFile {
     let path: &Path = &manifest_dir().join("tests/fixture/queries.sql");
-    queries::annotate::SourceFile {
+    querygen::annotate::SourceFile {
         display: "fixture/queries.sql".to_owned(),
         text: std::fs::read_to_string(path).unwrap(),
     }

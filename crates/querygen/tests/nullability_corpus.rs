@@ -4,19 +4,19 @@
 //! columns are `Option` with the column rule only (before expression proofs) and with the
 //! proofs, for the corpus and for `crates/db/queries`:
 //!
-//! `cargo test -p queries --test nullability_corpus -- --nocapture`
+//! `cargo test -p querygen --test nullability_corpus -- --nocapture`
 //!
 //! `UPDATE_GENERATED=1` rewrites `expected.txt` (review the diff: it is the specification).
 
 mod common;
 
 use common::*;
-use queries::annotate::SourceFile;
-use queries::infer::{Expressions, InferredQuery, infer_with};
+use querygen::annotate::SourceFile;
+use querygen::infer::{Expressions, InferredQuery, infer_with};
 
-fn load(path: &str, display: &str) -> Vec<queries::annotate::QueryDef> {
+fn load(path: &str, display: &str) -> Vec<querygen::annotate::QueryDef> {
     let text = std::fs::read_to_string(manifest_dir().join(path)).unwrap();
-    queries::parse(&[SourceFile {
+    querygen::parse(&[SourceFile {
         display: display.to_owned(),
         text,
     }])
@@ -49,7 +49,7 @@ fn count(queries: &[InferredQuery]) -> (usize, usize) {
 
 fn before_after(
     client: &mut postgres::Client,
-    defs: &[queries::annotate::QueryDef],
+    defs: &[querygen::annotate::QueryDef],
 ) -> (Vec<InferredQuery>, Vec<InferredQuery>) {
     let before = infer_with(client, defs, Expressions::Optional).unwrap();
     let after = infer_with(client, defs, Expressions::Proven).unwrap();
@@ -101,7 +101,7 @@ fn our_own_queries() {
     let mut client = db.connect().unwrap();
     let dir = manifest_dir().join("../db/queries");
     let root = manifest_dir().join("../..");
-    let defs = queries::load(&dir, Some(&root)).unwrap();
+    let defs = querygen::load(&dir, Some(&root)).unwrap();
     let (before, after) = before_after(&mut client, &defs);
     let (columns, optional_before) = count(&before);
     let (_, optional_after) = count(&after);

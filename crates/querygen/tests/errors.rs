@@ -6,13 +6,13 @@
 mod common;
 
 use common::*;
-use queries::annotate::SourceFile;
+use querygen::annotate::SourceFile;
 
-fn generate(sql: &str) -> Result<String, queries::Error> {
+fn generate(sql: &str) -> Result<String, querygen::Error> {
     let db = fixture_db();
     let mut client = db.connect().unwrap();
     let model = model_of(&mut client);
-    queries::generate_str(sql, &mut client, &model)
+    querygen::generate_str(sql, &mut client, &model)
 }
 
 fn error(sql: &str) -> String {
@@ -24,7 +24,7 @@ fn a_statement_that_does_not_prepare_names_file_line_query_and_message() {
     let sql = "-- name: Fine :one\nSELECT 1;\n\n-- name: Broken :many\nSELECT id,\n    nope\nFROM parent;\n";
     let err = generate(sql).unwrap_err();
     match &err {
-        queries::Error::Prepare {
+        querygen::Error::Prepare {
             file, line, name, ..
         } => assert_eq!(
             (file.as_str(), *line, name.as_str()),
@@ -64,7 +64,7 @@ fn unmapped_types_name_the_column_or_parameter_and_the_override_key() {
     let db = fixture_db();
     let mut client = db.connect().unwrap();
     let model = model_of(&mut client);
-    let mut options = queries::Options::default();
+    let mut options = querygen::Options::default();
     options
         .codegen
         .type_overrides
@@ -73,7 +73,7 @@ fn unmapped_types_name_the_column_or_parameter_and_the_override_key() {
         display: "q.sql".to_owned(),
         text: "-- name: Pairs :one\nSELECT ROW(1, 'a')::pair AS p, 1 AS x;".to_owned(),
     };
-    let code = queries::generate(&[file], &mut client, &model, &options).unwrap();
+    let code = querygen::generate(&[file], &mut client, &model, &options).unwrap();
     assert!(code.contains("pub p: Option<crate::Pair>,"), "{code}");
 }
 
@@ -113,7 +113,7 @@ fn gen_step_parses_before_any_database_work_and_tracks_its_inputs() {
     std::fs::write(dir.path().join("a.sql"), "-- name: A :one\nSELECT 1;\n").unwrap();
     std::fs::write(dir.path().join("b.sql"), "-- name: A :one\nSELECT 2;\n").unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not SQL").unwrap();
-    let err = queries::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap_err();
+    let err = querygen::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap_err();
     assert_eq!(
         err.to_string(),
         "b.sql:1: duplicate query name `A` (first defined at a.sql:1)"
@@ -124,7 +124,7 @@ fn gen_step_parses_before_any_database_work_and_tracks_its_inputs() {
         "-- name: B :one\nSELECT 2 AS two;\n",
     )
     .unwrap();
-    let step = queries::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap();
+    let step = querygen::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap();
     assert_eq!(step.queries().len(), 2);
     let out = tempfile::tempdir().unwrap();
     assert!(!step.is_current(out.path()));
@@ -134,12 +134,12 @@ fn gen_step_parses_before_any_database_work_and_tracks_its_inputs() {
     let model = model_of(&mut client);
     let inferred = step.infer(&mut client).unwrap();
     let files = step
-        .files(&inferred, &model, &queries::Options::default())
+        .files(&inferred, &model, &querygen::Options::default())
         .unwrap();
     let names: Vec<_> = files.iter().map(|f| f.path.clone()).collect();
     assert_eq!(
         names,
-        [queries::FILE, queries::ASYNC_FILE].map(std::path::PathBuf::from)
+        [querygen::FILE, querygen::ASYNC_FILE].map(std::path::PathBuf::from)
     );
     codegen::write(&files[..1], out.path()).unwrap();
     assert!(!step.is_current(out.path()), "queries_async.rs is missing");
@@ -156,22 +156,22 @@ fn gen_step_parses_before_any_database_work_and_tracks_its_inputs() {
     }
 
     // Another schema, another query text, or a hand edit: no longer current.
-    let other = queries::GenStep::load(dir.path(), Some(dir.path()), "other schema").unwrap();
+    let other = querygen::GenStep::load(dir.path(), Some(dir.path()), "other schema").unwrap();
     assert!(!other.is_current(out.path()));
     std::fs::write(
         dir.path().join("b.sql"),
         "-- name: B :one\nSELECT 3 AS two;\n",
     )
     .unwrap();
-    let edited = queries::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap();
+    let edited = querygen::GenStep::load(dir.path(), Some(dir.path()), "upstream").unwrap();
     assert!(!edited.is_current(out.path()));
-    let path = out.path().join(queries::FILE);
+    let path = out.path().join(querygen::FILE);
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("SELECT 2", "SELECT 9")).unwrap();
     assert!(!step.is_current(out.path()));
     std::fs::write(&path, text).unwrap();
     assert!(step.is_current(out.path()));
-    let path = out.path().join(queries::ASYNC_FILE);
+    let path = out.path().join(querygen::ASYNC_FILE);
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("AsyncQuerier", "AsyncQuerie")).unwrap();
     assert!(!step.is_current(out.path()), "an edit of queries_async.rs");
