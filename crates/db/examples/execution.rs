@@ -6,6 +6,7 @@
 //! `cargo run --release -p db --example execution [-- --write] [--rounds N] [--calls N]`
 //! (`--write` replaces the section between the `execution bench` markers of BENCHMARKS.md).
 
+use bench::{machine, median};
 use db::queries::asynchronous::AsyncQuerier;
 use db::queries::asynchronous::AsyncSession;
 use db::queries::{Execution, Querier, Session};
@@ -171,38 +172,6 @@ fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-fn median(v: &[Duration]) -> Duration {
-    let mut s = v.to_vec();
-    s.sort();
-    s[s.len() / 2]
-}
-
 fn min(v: &[Duration]) -> Duration {
     v.iter().copied().min().unwrap_or_default()
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let pg = pgcluster::find_bindir(None)
-        .ok()
-        .and_then(|b| {
-            std::process::Command::new(b.join("postgres"))
-                .arg("--version")
-                .output()
-                .ok()
-        })
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    format!("{cpu}, {cores} cores, {pg}")
 }
