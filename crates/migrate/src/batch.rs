@@ -34,12 +34,12 @@ pub(crate) const GUARD_COLUMN: &str = "migrate_batch_xid";
 /// Sent before the first migration of a message (after its `SAVEPOINT`).
 pub(crate) const GUARD_BEFORE: &str = "SELECT txid_current() AS migrate_batch_xid;\n";
 
-/// Sent after each migration of a message. It starts with a newline so that a trailing `--`
-/// comment in the script cannot swallow it.
+/// Sent after the last migration of a message. It starts with a newline so that a trailing
+/// `--` comment in the script cannot swallow it.
 pub(crate) const GUARD_AFTER: &str = "\n;SELECT txid_current() AS migrate_batch_xid";
 
 /// The guard's transaction ids in a message's results, in order: one before the first
-/// migration and one after each.
+/// migration and one after the last.
 pub(crate) fn xids(messages: &[SimpleQueryMessage]) -> Vec<i64> {
     messages
         .iter()

@@ -679,7 +679,14 @@ fn transaction_control(layout: Layout, migrations: &mut [Migration], problems: &
             if script.no_transaction {
                 continue;
             }
-            let found = crate::txcontrol::find_tokenized(&crate::checksum::normalise(&script.sql));
+            // Only an up's tokenizing matters when it names no transaction control (it decides
+            // whether the up may share a message); a down or fixture without such a word has
+            // nothing to find.
+            let found = if is_up || crate::txcontrol::may_contain(&script.sql) {
+                crate::txcontrol::find_tokenized(&crate::checksum::normalise(&script.sql))
+            } else {
+                Some(Vec::new())
+            };
             if is_up {
                 up_shareable = found.as_ref().is_some_and(|found| found.is_empty());
             }

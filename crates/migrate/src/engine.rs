@@ -13,7 +13,7 @@ use crate::error::{Error, Result, SqlFailure};
 use crate::history::{self, HistoryRow};
 use crate::lock::{self, Lease, LockMode};
 use crate::pgerror;
-use crate::refinery_bridge::{Bridge, EndedInBatch, to_refinery};
+use crate::refinery_bridge::{Bridge, EndedInBatch, Evidence, to_refinery};
 use crate::set::{Migration, MigrationSet, Script};
 use crate::split;
 use crate::watch::{self, Watcher};
@@ -85,8 +85,8 @@ pub const DEFAULT_LOCK_RETRIES: u32 = 10;
 pub(crate) struct BatchEnded {
     /// The migrations of the message, in order.
     versions: Vec<i64>,
-    /// The one after which the transaction id changed, when seen.
-    at: Option<i64>,
+    /// How the runner saw it.
+    evidence: Evidence,
     /// The runner's transaction id, when known.
     reference: Option<i64>,
 }
@@ -616,7 +616,7 @@ impl<'a> Migrator<'a> {
         let versions: Vec<i64> = batch[e.first..=e.last].iter().map(|m| m.version).collect();
         self.broken_batch.set(Some(BatchEnded {
             versions,
-            at: e.at.map(|i| batch[i].version),
+            evidence: e.evidence,
             reference: e.reference,
         }));
         Error::History(format!(
@@ -636,26 +636,7 @@ impl<'a> Migrator<'a> {
             .iter()
             .map(|v| self.set.show_version(*v))
             .collect();
-        let m = self
-            .set
-            .get(b.at.unwrap_or(b.versions[0]))
-            .expect("a migration of the set");
-        let at = match b.at {
-            Some(v) => format!(
-                "the transaction id changed after it ran; it was sent in one message with migration(s) {}",
-                shown
-                    .iter()
-                    .zip(&b.versions)
-                    .filter(|(_, x)| **x != v)
-                    .map(|(s, _)| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            None => format!(
-                "one of migration(s) {}, sent in one message, ended it: the message's savepoint was gone afterwards",
-                shown.join(", ")
-            ),
-        };
+        let first = self.set.get(b.versions[0]).expect("a migration of the set");
         let mut outcome = Vec::new();
         let status = b.reference.and_then(|xid| {
             c.query_typed_one(
@@ -689,12 +670,18 @@ impl<'a> Migrator<'a> {
             }
             Err(why) => format!("{why}. No migration after this message ran."),
         });
-        outcome.push(crate::guard::advice(&m.up));
-        Error::TransactionEnded {
-            version: m.version,
-            shown: m.version_text.clone(),
-            name: m.name.clone(),
-            at,
+        outcome.push(format!(
+            "Find what ends the transaction in these migrations (from {} on), remove it (the runner owns the transaction) or make that migration `-- no-transaction`; check what of them is in the database and repair that by hand, then run again.",
+            first.up.path.display()
+        ));
+        Error::TransactionEndedInMessage {
+            versions: b.versions,
+            shown: shown.join(", "),
+            evidence: match b.evidence {
+                Evidence::IdChanged => "the transaction id after the last of them differed from the one before the first",
+                Evidence::SavepointGone => "the message failed and its savepoint was gone afterwards",
+            }
+            .to_string(),
             outcome: outcome.join("\n"),
         }
     }

@@ -153,6 +153,21 @@ pub enum Error {
         outcome: String,
     },
 
+    /// One of several migrations sent in one message ended the runner's transaction (validation
+    /// and the batching's own checks make this all but impossible).
+    #[error(
+        "one of migrations {shown}, sent in one message, ended the runner's transaction itself ({evidence}); the run stopped.\n{outcome}"
+    )]
+    TransactionEndedInMessage {
+        /// Versions of the message's migrations, in order.
+        versions: Vec<i64>,
+        /// Those versions as people see them, comma-separated.
+        shown: String,
+        /// How the runner saw it.
+        evidence: String,
+        /// What is committed, what is not, and what to do: read back from the server.
+        outcome: String,
+    },
     /// The run-time guard found that a migration ended the runner's transaction itself (a
     /// `COMMIT`, `ROLLBACK`, ... that validation did not see); the run stopped there.
     #[error(

@@ -22,6 +22,8 @@
 
 mod adopt;
 mod batch;
+#[cfg(test)]
+mod batch_guard_tests;
 pub mod checksum;
 mod directive;
 mod discover;

@@ -62,10 +62,20 @@ pub(crate) struct EndedInBatch {
     pub first: usize,
     /// Index of its last migration.
     pub last: usize,
-    /// The migration after which the guard saw the id change, when it could see it.
-    pub at: Option<usize>,
+    /// How the runner saw it.
+    pub evidence: Evidence,
     /// The runner's transaction id, when known.
     pub reference: Option<i64>,
+}
+
+/// How the runner saw that a message of several migrations ended its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Evidence {
+    /// The transaction id after the message's last migration differs from the one before
+    /// its first.
+    IdChanged,
+    /// The message failed and its savepoint was gone afterwards.
+    SavepointGone,
 }
 
 /// How migrations are grouped into messages ([`crate::batch`]).
@@ -362,6 +372,12 @@ impl<C: GenericClient> Bridge<'_, C> {
     /// When the message fails, roll back to the savepoint and send them again one by one, so
     /// the failing migration reports its error exactly as if it had travelled alone.
     fn send_batch(&mut self, items: &[Item<'_>]) -> std::result::Result<(), BridgeError> {
+        if self.reference.is_none() {
+            // The transaction's id, known before its first message: should that message end
+            // the transaction and then fail, the report can still ask what became of it.
+            let messages = self.tx.simple_query(batch::GUARD_BEFORE)?;
+            self.reference = crate::guard::xids(&messages).map(|(xid, _)| xid);
+        }
         let bytes: usize = items.iter().map(|it| it.sql.len() + 256).sum();
         let mut text = String::with_capacity(bytes + self.marker.len());
         text.push_str(&self.marker);
@@ -382,10 +398,17 @@ impl<C: GenericClient> Bridge<'_, C> {
                 text.push_str(before);
             }
             text.push_str(it.sql);
-            text.push_str(batch::GUARD_AFTER);
-            text.push_str(";\n");
+            // A newline first, so that a trailing `--` comment cannot swallow what follows.
+            text.push_str("\n;\n");
             previous = Some((self.before.get(it.index).map_or("", String::as_str), it.sql));
         }
+        // The guard once after the message's last migration: a shareable script cannot end
+        // the transaction (validation refused its top-level transaction control, and inside a
+        // transaction block a `COMMIT` in a `DO` or procedure fails), so one check per message
+        // proves the transaction survived; should it ever fire, the report names the message's
+        // migrations.
+        text.push_str(batch::GUARD_AFTER);
+        text.push_str(";\n");
         // The message's history rows, in one INSERT when refinery wrote them as usual.
         let inserts: Vec<&str> = items.iter().filter_map(|it| it.insert).collect();
         match batch::merge_inserts(&inserts) {
@@ -412,21 +435,16 @@ impl<C: GenericClient> Bridge<'_, C> {
             self.timings[it.index] += took;
             self.batch_sizes[it.index] = items.len();
         }
-        let xids = batch::xids(&messages);
-        for (k, it) in items.iter().enumerate() {
-            let (Some(&start), Some(&end)) = (xids.get(k), xids.get(k + 1)) else {
-                break;
-            };
-            if let Some((reference, end)) = crate::guard::check(&mut self.reference, start, end) {
-                let _ = end;
-                self.ended_in_batch = Some(EndedInBatch {
-                    first: items[0].index,
-                    last: items[items.len() - 1].index,
-                    at: Some(it.index),
-                    reference: Some(reference),
-                });
-                return Err(BridgeError::TransactionEnded);
-            }
+        if let [start, end] = batch::xids(&messages)[..]
+            && let Some((reference, _)) = crate::guard::check(&mut self.reference, start, end)
+        {
+            self.ended_in_batch = Some(EndedInBatch {
+                first: items[0].index,
+                last: items[items.len() - 1].index,
+                evidence: Evidence::IdChanged,
+                reference: Some(reference),
+            });
+            return Err(BridgeError::TransactionEnded);
         }
         Ok(())
     }
@@ -465,7 +483,7 @@ impl<C: GenericClient> Bridge<'_, C> {
             self.ended_in_batch = Some(EndedInBatch {
                 first: items[0].index,
                 last: items[items.len() - 1].index,
-                at: None,
+                evidence: Evidence::SavepointGone,
                 reference: self.reference,
             });
             return Err(BridgeError::TransactionEnded);

@@ -62,6 +62,31 @@ pub(crate) fn find_tokenized(sql: &str) -> Option<Vec<TxControl>> {
     Some(found)
 }
 
+/// The first words of every transaction-control statement [`find`] reports.
+const KEYWORDS: [&[u8]; 9] = [
+    b"begin",
+    b"commit",
+    b"end",
+    b"rollback",
+    b"abort",
+    b"savepoint",
+    b"release",
+    b"start",
+    b"prepare",
+];
+
+/// Whether `sql` may hold transaction control: it contains one of the words [`find`] looks
+/// for, in any case, anywhere (in a comment or string too). `false` proves that [`find`]
+/// finds nothing, without tokenizing.
+pub fn may_contain(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    KEYWORDS.iter().any(|word| {
+        bytes
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    })
+}
+
 /// Whether this statement ends the transaction it runs in (rather than nesting or marking it).
 pub fn ends_transaction(keywords: &str) -> bool {
     matches!(
@@ -93,7 +118,7 @@ fn leading_words(statement: &str, n: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::find;
+    use super::{find, may_contain};
 
     fn kw(sql: &str) -> Vec<(usize, String)> {
         find(sql)
@@ -142,5 +167,31 @@ mod tests {
             kw("-- step 1\nSELECT 1;\n/* done */\n  commit;"),
             [(4, "COMMIT".into())]
         );
+    }
+
+    #[test]
+    fn the_word_check_never_misses_what_find_finds() {
+        let scripts = [
+            "BEGIN;",
+            "  CoMmIt;",
+            "end;",
+            "ABORT;",
+            "SAVEPOINT s;",
+            "RELEASE s;",
+            "ROLLBACK;",
+            "START TRANSACTION;",
+            "PREPARE TRANSACTION 'x';",
+            "/* x */ Commit And Chain;",
+        ];
+        for sql in scripts {
+            assert!(!find(sql).is_empty(), "{sql}");
+            assert!(may_contain(sql), "{sql}");
+        }
+        for sql in ["CREATE TABLE t (id int);", "DROP TABLE t;\nDROP TYPE mood;"] {
+            assert!(!may_contain(sql), "{sql}");
+            assert!(find(sql).is_empty(), "{sql}");
+        }
+        // Words inside bodies, strings and names count: the check errs towards tokenizing.
+        assert!(may_contain("SELECT 'end';"));
     }
 }
