@@ -295,10 +295,18 @@ impl Namespace {
     }
 }
 
-/// A user's name from `gen.toml`, checked to be an identifier.
+/// A name a user wrote (in `gen.toml`) for generated code, as [`ident`] takes it: an
+/// identifier, a keyword (written raw: `type` becomes `r#type`) or a raw identifier (`r#type`,
+/// the same as `type`). `None` when it is none of these.
+pub fn user_ident(rust: &str) -> Option<&str> {
+    let bare = rust.strip_prefix("r#").unwrap_or(rust);
+    valid(bare).then_some(bare)
+}
+
+/// A user's name from `gen.toml`, checked to be an identifier ([`user_ident`]).
 pub fn user_name(what: &'static str, sql: &str, rust: &str) -> Result<String, Error> {
-    if valid(rust) {
-        Ok(rust.to_owned())
+    if let Some(bare) = user_ident(rust) {
+        Ok(bare.to_owned())
     } else {
         Err(Error::InvalidName {
             what,

@@ -333,14 +333,14 @@ impl GenConfig {
                 settings
                     .iter()
                     .map(|s| {
-                        identifier(s).map_err(|message| ConfigError::Invalid {
+                        let to = identifier(s).map_err(|message| ConfigError::Invalid {
                             origin: s.origin.clone(),
                             key: s.key.clone(),
                             message,
                         })?;
                         Ok(querygen::fields::FieldRename {
                             from: s.key.clone(),
-                            to: s.value.clone(),
+                            to,
                             origin: s.origin.to_string(),
                         })
                     })
@@ -422,7 +422,7 @@ impl GenConfig {
             options.column_overrides.insert(key, s.value.clone());
         }
         for s in &self.rename {
-            identifier(s).map_err(|m| invalid(s, m))?;
+            let to = identifier(s).map_err(|m| invalid(s, m))?;
             let key = match object_key(model, &s.key) {
                 Ok(key) => key,
                 Err(object_error) => column_key(model, &s.key).map_err(|column_error| {
@@ -434,10 +434,10 @@ impl GenConfig {
                     )
                 })?,
             };
-            options.renames.insert(key, s.value.clone());
+            options.renames.insert(key, to);
         }
         for s in &self.constraints {
-            identifier(s).map_err(|m| invalid(s, m))?;
+            let to = identifier(s).map_err(|m| invalid(s, m))?;
             if !model.constraints.iter().any(|c| c.name == s.key) {
                 return Err(invalid(
                     s,
@@ -445,9 +445,7 @@ impl GenConfig {
                         .to_owned(),
                 ));
             }
-            options
-                .constraint_renames
-                .insert(s.key.clone(), s.value.clone());
+            options.constraint_renames.insert(s.key.clone(), to);
         }
         for e in &self.enums {
             let ty = enum_of(model, &e.enum_key).map_err(|message| ConfigError::Invalid {
@@ -457,7 +455,7 @@ impl GenConfig {
             })?;
             let mut labels = BTreeMap::new();
             for s in &e.labels {
-                identifier(s).map_err(|m| invalid(s, m))?;
+                let to = identifier(s).map_err(|m| invalid(s, m))?;
                 if !ty.labels.contains(&s.key) {
                     return Err(invalid(
                         s,
@@ -469,7 +467,7 @@ impl GenConfig {
                         ),
                     ));
                 }
-                labels.insert(s.key.clone(), s.value.clone());
+                labels.insert(s.key.clone(), to);
             }
             options.enum_labels.insert(ty.name.to_string(), labels);
         }
@@ -524,17 +522,15 @@ fn rust_type(s: &Setting) -> Result<(), String> {
         .map_err(|e| format!("{:?} is not a Rust type ({e}); write a path such as \"String\" or \"my_crate::Money\"", s.value))
 }
 
-fn identifier(s: &Setting) -> Result<(), String> {
-    let ok = syn::parse_str::<syn::Ident>(&s.value).is_ok()
-        || s.value.strip_prefix("r#").is_some_and(|v| !v.is_empty());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{:?} is not a Rust identifier; write a name such as \"OrderItem\"",
-            s.value
-        ))
-    }
+fn identifier(s: &Setting) -> Result<String, String> {
+    codegen::naming::user_ident(&s.value)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            format!(
+                "{:?} is not a Rust identifier; write a name such as \"OrderItem\"",
+                s.value
+            )
+        })
 }
 
 /// `a.b.c` split at dots outside double quotes; `"x.y"` is one part (`""` is a quote).

@@ -239,6 +239,24 @@ fn a_collision_names_both_and_the_gen_toml_line() {
     assert!(files[1].1.contains("    RadioUpper,"));
 }
 
+/// A rename to a keyword is written raw in the code; `r#type` in gen.toml means the same.
+#[test]
+fn renames_to_keywords_and_raw_names_are_the_same_name() {
+    let project = one_migration("CREATE TABLE docs (id int PRIMARY KEY, kind text, body text);");
+    std::fs::write(
+        project.path().join("gen.toml"),
+        "[rename]\n\"docs.kind\" = \"type\"\n\"docs.body\" = \"r#match\"\n",
+    )
+    .unwrap();
+    let files = gen_into(project.path(), &[]).unwrap();
+    let models = &files[2].1;
+    assert!(
+        models.contains("pub r#type: Option<String>")
+            && models.contains("pub r#match: Option<String>"),
+        "{models}"
+    );
+}
+
 /// Every mistake in `gen.toml` or `--type` is an error naming where it is and what to do.
 #[test]
 fn config_errors_name_file_line_and_key() {
