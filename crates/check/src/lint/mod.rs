@@ -209,6 +209,15 @@ impl<'a> Ctx<'a> {
         })
     }
 
+    /// The table and the actions of this statement when it is an `ALTER TABLE` of a table that
+    /// exists from an earlier migration (`None` for any other statement, or a table created
+    /// earlier in this migration, new and empty): what the rules about rewrites and scans of
+    /// existing tables look at.
+    pub fn alter_existing_table(&self) -> Option<(Name, Vec<&'a [tokens::Tok]>)> {
+        let (table, actions) = tokens::alter_table_actions(&self.stmt().tokens)?;
+        (!self.created_here(&table)).then_some((table, actions))
+    }
+
     /// Statements after this one that run in the same transaction in the default
     /// single-transaction mode: the rest of this migration, then the following migrations up
     /// to the first `-- no-transaction` one. Empty when this migration is not transactional.

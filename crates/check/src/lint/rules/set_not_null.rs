@@ -17,12 +17,9 @@ pub const RULE: Rule = Rule {
 };
 
 fn check(ctx: &Ctx<'_>) -> Vec<String> {
-    let Some((table, actions)) = alter_table_actions(&ctx.stmt().tokens) else {
+    let Some((table, actions)) = ctx.alter_existing_table() else {
         return Vec::new();
     };
-    if ctx.created_here(&table) {
-        return Vec::new();
-    }
     let mut out = Vec::new();
     for a in actions {
         if !a.first().is_some_and(|t| t.is("alter"))
