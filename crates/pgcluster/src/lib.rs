@@ -119,4 +119,4 @@ pub use bindir::find_bindir;
 pub use cluster::{Cluster, ClusterOptions};
 pub use error::{Error, Result};
 pub use pgbouncer::{PgBouncer, PoolMode};
-pub use template::TestDatabase;
+pub use template::{TestDatabase, template_key};

@@ -63,6 +63,18 @@ impl Drop for TestDatabase {
     }
 }
 
+/// A template key for [`Cluster::database_from_template`] that changes with `text` (the SQL
+/// or anything else the template is built from): `prefix`, `_`, and 16 hex digits of the
+/// text's FNV-1a hash. `prefix` must be `[a-z0-9_]`, 23 characters at most.
+pub fn template_key(prefix: &str, text: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    format!("{prefix}_{h:016x}")
+}
+
 impl Cluster {
     /// Per-test database: ensure template database `tpl_<key>` exists (built once by `build`
     /// on a fresh database, serialised across processes with an advisory lock, then marked

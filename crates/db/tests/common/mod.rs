@@ -11,15 +11,6 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn short_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
 pub fn migrated_db() -> TestDatabase {
     let set = migrate::MigrationSet::discover(&root().join("migrations")).unwrap();
     cluster()
@@ -34,7 +25,7 @@ pub fn nasty_db() -> TestDatabase {
     let sql =
         std::fs::read_to_string(root().join("crates/schema/tests/fixtures/nasty.sql")).unwrap();
     cluster()
-        .database_from_template(&format!("db_fx_{}", short_hash(&sql)), |c| {
+        .database_from_template(&pgcluster::template_key("db_fx", &sql), |c| {
             for stmt in schema::split::split(&sql)? {
                 c.batch_execute(&stmt.sql)?;
             }

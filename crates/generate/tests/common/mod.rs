@@ -16,19 +16,10 @@ pub fn nasty_sql() -> String {
     std::fs::read_to_string(root().join("crates/schema/tests/fixtures/nasty.sql")).unwrap()
 }
 
-fn short_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
 pub fn nasty_db() -> TestDatabase {
     let sql = nasty_sql();
     cluster()
-        .database_from_template(&format!("gen_fx_{}", short_hash(&sql)), |c| {
+        .database_from_template(&pgcluster::template_key("gen_fx", &sql), |c| {
             for stmt in schema::split::split(&sql)? {
                 c.batch_execute(&stmt.sql)?;
             }

@@ -11,15 +11,6 @@ pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn short_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
 pub fn fixture_sql() -> String {
     std::fs::read_to_string(manifest_dir().join("tests/fixture/schema.sql")).unwrap()
 }
@@ -28,7 +19,7 @@ pub fn fixture_sql() -> String {
 pub fn fixture_db() -> TestDatabase {
     let sql = fixture_sql();
     cluster()
-        .database_from_template(&format!("q_fx_{}", short_hash(&sql)), |c| {
+        .database_from_template(&pgcluster::template_key("q_fx", &sql), |c| {
             c.batch_execute(&sql)?;
             Ok(())
         })
@@ -40,7 +31,7 @@ pub fn corpus_db() -> TestDatabase {
     let sql = std::fs::read_to_string(manifest_dir().join("tests/nullability_corpus/schema.sql"))
         .unwrap();
     cluster()
-        .database_from_template(&format!("q_nc_{}", short_hash(&sql)), |c| {
+        .database_from_template(&pgcluster::template_key("q_nc", &sql), |c| {
             c.batch_execute(&sql)?;
             Ok(())
         })

@@ -21,16 +21,6 @@ pub fn migrations_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations")
 }
 
-/// FNV-1a, enough to key a template by its SQL.
-pub fn short_hash(text: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
 /// Run every statement of `sql` on its own (so `ALTER TYPE ... ADD VALUE` commits before use).
 pub fn run_script(
     client: &mut postgres::Client,
@@ -47,7 +37,7 @@ pub fn run_script(
 /// A fresh database holding `tests/fixtures/<name>`.
 pub fn fixture_db(name: &str) -> TestDatabase {
     let sql = std::fs::read_to_string(fixture(name)).unwrap();
-    let key = format!("schema_fx_{}", short_hash(&sql));
+    let key = pgcluster::template_key("schema_fx", &sql);
     cluster()
         .database_from_template(&key, |c| run_script(c, &sql))
         .unwrap()
