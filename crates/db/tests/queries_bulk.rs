@@ -234,3 +234,16 @@ fn an_async_batch_is_prepared_once_then_pipelined() {
         });
     }
 }
+
+/// The slice-taking methods keep `Querier` usable as a trait object.
+fn import(q: &mut dyn Querier, rows: &[CopyUserAiDailySpendParams]) -> Result<u64, QueryError> {
+    q.copy_user_ai_daily_spend(rows)
+}
+
+#[test]
+fn copy_through_a_dyn_querier() {
+    let db = fixtures_db();
+    let mut q = Metered::new(session(&db));
+    assert_eq!(import(&mut q, &spend(0, 3)).unwrap(), 3);
+    assert_eq!(q.metrics().get(QueryId::CopyUserAiDailySpend).rows, 3);
+}
