@@ -227,11 +227,7 @@ impl<C: AsyncExecutor, S: ::std::borrow::BorrowMut<StatementCache> + Send> Async
                 .await
             }
         };
-        results
-            .into_iter()
-            .enumerate()
-            .map(|(index, result)| result.map_err(|source| cache.failed(query, source).in_batch(index)))
-            .collect()
+        cache.batch_results(query, results)
     }
 
     /// `:batchexec`: [`AsyncSession::run_batch`] without rows.
@@ -265,11 +261,7 @@ impl<C: AsyncExecutor, S: ::std::borrow::BorrowMut<StatementCache> + Send> Async
                 .await
             }
         };
-        results
-            .into_iter()
-            .enumerate()
-            .map(|(index, result)| result.map_err(|source| cache.failed(query, source).in_batch(index)))
-            .collect()
+        cache.batch_results(query, results)
     }
 
     /// `:copyfrom`: every row in one `COPY ... FROM STDIN (FORMAT binary)`; see the

@@ -5041,6 +5041,21 @@ impl StatementCache {
     ) -> Vec<(&'a (dyn ::postgres::types::ToSql + Sync), ::postgres::types::Type)> {
         params.iter().copied().zip(self.wire_types(query)).collect()
     }
+    /// The results of a pipelined batch, or the first failing item's error.
+    #[allow(dead_code)]
+    fn batch_results<T>(
+        &mut self,
+        query: QueryId,
+        results: Vec<Result<T, ::postgres::Error>>,
+    ) -> Result<Vec<T>, QueryError> {
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(index, result)| {
+                result.map_err(|source| self.failed(query, source).in_batch(index))
+            })
+            .collect()
+    }
     /// Wrap a failure, dropping statements the server no longer knows.
     fn failed(&mut self, query: QueryId, source: ::postgres::Error) -> QueryError {
         if let Some(db) = source.as_db_error() {
