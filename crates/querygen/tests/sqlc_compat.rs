@@ -167,7 +167,7 @@ fn corpus_generates_the_committed_code_and_expected_signatures() {
 fn every_corpus_query_runs() {
     let db = compat_db();
     let mut q = Session::new(db.connect().unwrap());
-    assert_eq!(QueryId::COUNT, 81);
+    assert_eq!(QueryId::COUNT, 82);
 
     // Reads.
     let ursula: Authors = q.get_author(1).unwrap();
@@ -344,6 +344,8 @@ fn every_corpus_query_runs() {
     let item: &LibShelfItems = shelved[0].lib_shelf_items.as_ref().unwrap();
     assert_eq!(item.kinds, [BookType::Fiction, BookType::Hash]);
     assert!(shelved[1].lib_shelf_items.is_none());
+    let by_name: Vec<LibShelfItems> = q.shelf_items_by_quoted_name().unwrap();
+    assert_eq!(&by_name[0], item);
     let managers: Vec<ManagersOfEmployeesRow> = q.managers_of_employees().unwrap();
     assert!(managers[0].m.is_none());
     assert_eq!(

@@ -305,3 +305,6 @@ SELECT title FROM books WHERE id = @id;
 
 -- name: BooksOfAuthorsBatch :batchmany
 SELECT sqlc.embed(books) FROM books WHERE author_id = @author_id ORDER BY id;
+
+-- name: ShelfItemsByQuotedName :many
+SELECT sqlc.embed("Shelf Items") FROM lib."Shelf Items" ORDER BY id;

@@ -139,6 +139,8 @@ pub enum QueryId {
     SearchAuthors,
     /// `SetBookYears` `:batchexec` (`sqlc_compat/query.sql:300`).
     SetBookYears,
+    /// `ShelfItemsByQuotedName` `:many` (`sqlc_compat/query.sql:309`).
+    ShelfItemsByQuotedName,
     /// `StarAcrossJoin` `:many` (`sqlc_compat/query.sql:169`).
     StarAcrossJoin,
     /// `StarSelfJoin` `:many` (`sqlc_compat/query.sql:174`).
@@ -169,9 +171,9 @@ pub enum QueryId {
 
 impl QueryId {
     /// How many queries there are.
-    pub const COUNT: usize = 81usize;
+    pub const COUNT: usize = 82usize;
     /// Every query, sorted by name.
-    pub const ALL: [QueryId; 81usize] = [
+    pub const ALL: [QueryId; 82usize] = [
         QueryId::AuthorJson,
         QueryId::AuthorMeta,
         QueryId::AuthorNames,
@@ -240,6 +242,7 @@ impl QueryId {
         QueryId::RightJoin,
         QueryId::SearchAuthors,
         QueryId::SetBookYears,
+        QueryId::ShelfItemsByQuotedName,
         QueryId::StarAcrossJoin,
         QueryId::StarSelfJoin,
         QueryId::TitlesByAuthor,
@@ -325,19 +328,20 @@ impl QueryId {
             QueryId::RightJoin => 65,
             QueryId::SearchAuthors => 66,
             QueryId::SetBookYears => 67,
-            QueryId::StarAcrossJoin => 68,
-            QueryId::StarSelfJoin => 69,
-            QueryId::TitlesByAuthor => 70,
-            QueryId::TouchAuthor => 71,
-            QueryId::TwoJsonbArrays => 72,
-            QueryId::UnionTitles => 73,
-            QueryId::UnnamedColumn => 74,
-            QueryId::UnnestIds => 75,
-            QueryId::UpdateAuthor => 76,
-            QueryId::UpdateAuthorBio => 77,
-            QueryId::UpdateAuthorName => 78,
-            QueryId::UpsertEmployee => 79,
-            QueryId::WindowFunctions => 80,
+            QueryId::ShelfItemsByQuotedName => 68,
+            QueryId::StarAcrossJoin => 69,
+            QueryId::StarSelfJoin => 70,
+            QueryId::TitlesByAuthor => 71,
+            QueryId::TouchAuthor => 72,
+            QueryId::TwoJsonbArrays => 73,
+            QueryId::UnionTitles => 74,
+            QueryId::UnnamedColumn => 75,
+            QueryId::UnnestIds => 76,
+            QueryId::UpdateAuthor => 77,
+            QueryId::UpdateAuthorBio => 78,
+            QueryId::UpdateAuthorName => 79,
+            QueryId::UpsertEmployee => 80,
+            QueryId::WindowFunctions => 81,
         }
     }
     /// The name in the `-- name:` annotation.
@@ -411,6 +415,7 @@ impl QueryId {
             QueryId::RightJoin => "RightJoin",
             QueryId::SearchAuthors => "SearchAuthors",
             QueryId::SetBookYears => "SetBookYears",
+            QueryId::ShelfItemsByQuotedName => "ShelfItemsByQuotedName",
             QueryId::StarAcrossJoin => "StarAcrossJoin",
             QueryId::StarSelfJoin => "StarSelfJoin",
             QueryId::TitlesByAuthor => "TitlesByAuthor",
@@ -498,6 +503,7 @@ impl QueryId {
             QueryId::RightJoin => ":many",
             QueryId::SearchAuthors => ":many",
             QueryId::SetBookYears => ":batchexec",
+            QueryId::ShelfItemsByQuotedName => ":many",
             QueryId::StarAcrossJoin => ":many",
             QueryId::StarSelfJoin => ":many",
             QueryId::TitlesByAuthor => ":many",
@@ -688,6 +694,9 @@ impl QueryId {
                 "SELECT id, name FROM authors\nWHERE name ILIKE '%' || $1::text || '%'\nORDER BY id"
             }
             QueryId::SetBookYears => "UPDATE books SET year = $1 WHERE id = $2",
+            QueryId::ShelfItemsByQuotedName => {
+                "SELECT \"Shelf Items\".* FROM lib.\"Shelf Items\" ORDER BY id"
+            }
             QueryId::StarAcrossJoin => {
                 "SELECT * FROM authors a\nJOIN books b ON b.author_id = a.id\nORDER BY b.id"
             }
@@ -790,6 +799,7 @@ impl QueryId {
             QueryId::RightJoin => "sqlc_compat/query.sql:179",
             QueryId::SearchAuthors => "sqlc_compat/query.sql:57",
             QueryId::SetBookYears => "sqlc_compat/query.sql:300",
+            QueryId::ShelfItemsByQuotedName => "sqlc_compat/query.sql:309",
             QueryId::StarAcrossJoin => "sqlc_compat/query.sql:169",
             QueryId::StarSelfJoin => "sqlc_compat/query.sql:174",
             QueryId::TitlesByAuthor => "sqlc_compat/query.sql:200",
@@ -876,6 +886,7 @@ impl QueryId {
             QueryId::RightJoin => &[],
             QueryId::SearchAuthors => &["query"],
             QueryId::SetBookYears => &["year", "id"],
+            QueryId::ShelfItemsByQuotedName => &[],
             QueryId::StarAcrossJoin => &[],
             QueryId::StarSelfJoin => &[],
             QueryId::TitlesByAuthor => &[],
@@ -998,6 +1009,7 @@ impl QueryId {
             QueryId::RightJoin => &["name", "title"],
             QueryId::SearchAuthors => &["id", "name"],
             QueryId::SetBookYears => &[],
+            QueryId::ShelfItemsByQuotedName => &["id", "book_id", "kinds", "extra"],
             QueryId::StarAcrossJoin => {
                 &[
                     "id",
@@ -1103,6 +1115,7 @@ impl QueryId {
             QueryId::RightJoin => &[],
             QueryId::SearchAuthors => &[],
             QueryId::SetBookYears => &[],
+            QueryId::ShelfItemsByQuotedName => &[],
             QueryId::StarAcrossJoin => &[],
             QueryId::StarSelfJoin => &[],
             QueryId::TitlesByAuthor => &[],
@@ -1228,6 +1241,7 @@ impl QueryId {
             QueryId::SetBookYears => {
                 &[WireType::Builtin(23u32), WireType::Builtin(20u32)]
             }
+            QueryId::ShelfItemsByQuotedName => &[],
             QueryId::StarAcrossJoin => &[],
             QueryId::StarSelfJoin => &[],
             QueryId::TitlesByAuthor => &[],
@@ -1326,6 +1340,7 @@ impl QueryId {
             QueryId::RightJoin => false,
             QueryId::SearchAuthors => false,
             QueryId::SetBookYears => false,
+            QueryId::ShelfItemsByQuotedName => true,
             QueryId::StarAcrossJoin => true,
             QueryId::StarSelfJoin => false,
             QueryId::TitlesByAuthor => false,
@@ -2294,6 +2309,17 @@ fn values_set_book_years(
     [&params.year, &params.id]
 }
 
+fn decode_shelf_items_by_quoted_name(
+    row: &::postgres::Row,
+) -> Result<super::models::LibShelfItems, QueryError> {
+    Ok(super::models::LibShelfItems {
+        id: read_column(row, QueryId::ShelfItemsByQuotedName, 0)?,
+        book_id: read_column(row, QueryId::ShelfItemsByQuotedName, 1)?,
+        kinds: read_column(row, QueryId::ShelfItemsByQuotedName, 2)?,
+        extra: read_column(row, QueryId::ShelfItemsByQuotedName, 3)?,
+    })
+}
+
 /// A row of [`Querier::star_across_join`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct StarAcrossJoinRow {
@@ -3126,6 +3152,14 @@ pub trait Querier {
     /// UPDATE books SET year = @year WHERE id = @id
     /// ```
     fn set_book_years(&mut self, items: &[SetBookYearsParams]) -> Result<(), QueryError>;
+    /// `:many` from `sqlc_compat/query.sql:309`.
+    ///
+    /// ```sql
+    /// SELECT sqlc.embed("Shelf Items") FROM lib."Shelf Items" ORDER BY id
+    /// ```
+    fn shelf_items_by_quoted_name(
+        &mut self,
+    ) -> Result<Vec<super::models::LibShelfItems>, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:169`.
     ///
     /// ```sql
@@ -3671,6 +3705,14 @@ for Session<C, S> {
                 items.iter().map(values_set_book_years),
             )
             .map(|_| ())
+    }
+    fn shelf_items_by_quoted_name(
+        &mut self,
+    ) -> Result<Vec<super::models::LibShelfItems>, QueryError> {
+        self.run_many(QueryId::ShelfItemsByQuotedName, &[])?
+            .iter()
+            .map(decode_shelf_items_by_quoted_name)
+            .collect()
     }
     fn star_across_join(&mut self) -> Result<Vec<StarAcrossJoinRow>, QueryError> {
         self.run_many(QueryId::StarAcrossJoin, &[])?
@@ -4305,6 +4347,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
         self.record_call(QueryId::SetBookYears, started, rows);
         result
     }
+    fn shelf_items_by_quoted_name(
+        &mut self,
+    ) -> Result<Vec<super::models::LibShelfItems>, QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.shelf_items_by_quoted_name();
+        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ShelfItemsByQuotedName, started, rows);
+        result
+    }
     fn star_across_join(&mut self) -> Result<Vec<StarAcrossJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.star_across_join();
@@ -4692,6 +4743,11 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
         items: &[SetBookYearsParams],
     ) -> Result<(), QueryError> {
         (**self).set_book_years(items)
+    }
+    fn shelf_items_by_quoted_name(
+        &mut self,
+    ) -> Result<Vec<super::models::LibShelfItems>, QueryError> {
+        (**self).shelf_items_by_quoted_name()
     }
     fn star_across_join(&mut self) -> Result<Vec<StarAcrossJoinRow>, QueryError> {
         (**self).star_across_join()
