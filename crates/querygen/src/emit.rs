@@ -372,8 +372,8 @@ impl Plan {
         quote! {
             let started = ::std::time::Instant::now();
             let result = self.inner.#method(#args) #await_;
-            let rows = #rows;
-            self.record_call(QueryId::#variant, started, rows);
+            let counted = #rows;
+            self.record_call(QueryId::#variant, started, counted);
             result
         }
     }

@@ -3790,29 +3790,29 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     fn author_json(&mut self, id: i64) -> Result<::serde_json::Value, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_json(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::AuthorJson, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::AuthorJson, started, counted);
         result
     }
     fn author_meta(&mut self) -> Result<Vec<AuthorMetaRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_meta();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorMeta, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorMeta, started, counted);
         result
     }
     fn author_names(&mut self) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_names();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorNames, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorNames, started, counted);
         result
     }
     fn author_tags(&mut self, id: i64) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_tags(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::AuthorTags, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::AuthorTags, started, counted);
         result
     }
     fn author_with_first_title(
@@ -3820,15 +3820,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<AuthorWithFirstTitleRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_with_first_title();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorWithFirstTitle, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorWithFirstTitle, started, counted);
         result
     }
     fn authors_and_books(&mut self) -> Result<Vec<AuthorsAndBooksRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.authors_and_books();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorsAndBooks, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorsAndBooks, started, counted);
         result
     }
     fn authors_of_kind(
@@ -3837,8 +3837,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.authors_of_kind(kind);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorsOfKind, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorsOfKind, started, counted);
         result
     }
     fn authors_with_book_count(
@@ -3846,36 +3846,36 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<AuthorsWithBookCountRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.authors_with_book_count();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorsWithBookCount, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorsWithBookCount, started, counted);
         result
     }
     fn authors_with_tags(&mut self, tags: &[String]) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.authors_with_tags(tags);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorsWithTags, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorsWithTags, started, counted);
         result
     }
     fn book_counts_cte(&mut self) -> Result<Vec<BookCountsCteRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.book_counts_cte();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BookCountsCte, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BookCountsCte, started, counted);
         result
     }
     fn book_era(&mut self) -> Result<Vec<BookEraRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.book_era();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BookEra, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BookEra, started, counted);
         result
     }
     fn book_title_batch(&mut self, items: &[i64]) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.book_title_batch(items);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BookTitleBatch, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BookTitleBatch, started, counted);
         result
     }
     fn books_by_author_and_kind(
@@ -3884,8 +3884,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<BooksByAuthorAndKindRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_by_author_and_kind(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksByAuthorAndKind, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksByAuthorAndKind, started, counted);
         result
     }
     fn books_by_ids_block(
@@ -3894,8 +3894,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<BooksByIdsBlockRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_by_ids_block(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksByIdsBlock, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksByIdsBlock, started, counted);
         result
     }
     fn books_by_titles(
@@ -3904,15 +3904,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_by_titles(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksByTitles, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksByTitles, started, counted);
         result
     }
     fn books_json(&mut self) -> Result<Option<::serde_json::Value>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_json();
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::BooksJson, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::BooksJson, started, counted);
         result
     }
     fn books_of_authors_batch(
@@ -3921,11 +3921,11 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<Vec<super::models::Books>>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_of_authors_batch(items);
-        let rows = result
+        let counted = result
             .as_ref()
             .ok()
             .map(|items| items.iter().map(|rows| rows.len() as u64).sum());
-        self.record_call(QueryId::BooksOfAuthorsBatch, started, rows);
+        self.record_call(QueryId::BooksOfAuthorsBatch, started, counted);
         result
     }
     fn books_of_kind(
@@ -3934,8 +3934,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<BooksOfKindRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_of_kind(kind);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksOfKind, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksOfKind, started, counted);
         result
     }
     fn books_of_kinds(
@@ -3944,8 +3944,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_of_kinds(kinds);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksOfKinds, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksOfKinds, started, counted);
         result
     }
     fn books_with_shelf_items(
@@ -3953,15 +3953,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<BooksWithShelfItemsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_with_shelf_items();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksWithShelfItems, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksWithShelfItems, started, counted);
         result
     }
     fn casts(&mut self, params: &CastsParams) -> Result<CastsRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.casts(params);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::Casts, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::Casts, started, counted);
         result
     }
     fn clear_or_keep_bio(
@@ -3970,15 +3970,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<(), QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.clear_or_keep_bio(params);
-        let rows = result.as_ref().ok().map(|()| 0);
-        self.record_call(QueryId::ClearOrKeepBio, started, rows);
+        let counted = result.as_ref().ok().map(|()| 0);
+        self.record_call(QueryId::ClearOrKeepBio, started, counted);
         result
     }
     fn coalesce_bio(&mut self) -> Result<Vec<CoalesceBioRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.coalesce_bio();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::CoalesceBio, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::CoalesceBio, started, counted);
         result
     }
     fn colliding_params(
@@ -3987,8 +3987,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.colliding_params(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::CollidingParams, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::CollidingParams, started, counted);
         result
     }
     fn comparisons(
@@ -3997,22 +3997,22 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<ComparisonsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.comparisons(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::Comparisons, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::Comparisons, started, counted);
         result
     }
     fn copy_author_names(&mut self, rows: &[String]) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.copy_author_names(rows);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::CopyAuthorNames, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::CopyAuthorNames, started, counted);
         result
     }
     fn copy_books(&mut self, params: &CopyBooksParams) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.copy_books(params);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::CopyBooks, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::CopyBooks, started, counted);
         result
     }
     fn copy_shelf_items(
@@ -4021,22 +4021,22 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.copy_shelf_items(rows);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::CopyShelfItems, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::CopyShelfItems, started, counted);
         result
     }
     fn count_authors(&mut self) -> Result<i64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.count_authors();
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::CountAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::CountAuthors, started, counted);
         result
     }
     fn count_books(&mut self) -> Result<i32, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.count_books();
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::CountBooks, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::CountBooks, started, counted);
         result
     }
     fn create_author(
@@ -4045,8 +4045,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<super::models::Authors, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.create_author(params);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::CreateAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::CreateAuthor, started, counted);
         result
     }
     fn create_book(
@@ -4055,43 +4055,43 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<CreateBookRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.create_book(params);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::CreateBook, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::CreateBook, started, counted);
         result
     }
     fn created_days(&mut self) -> Result<Vec<CreatedDaysRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.created_days();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::CreatedDays, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::CreatedDays, started, counted);
         result
     }
     fn delete_author(&mut self, p1: i64) -> Result<(), QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.delete_author(p1);
-        let rows = result.as_ref().ok().map(|()| 0);
-        self.record_call(QueryId::DeleteAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|()| 0);
+        self.record_call(QueryId::DeleteAuthor, started, counted);
         result
     }
     fn delete_book(&mut self, p1: i64) -> Result<super::models::Books, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.delete_book(p1);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::DeleteBook, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::DeleteBook, started, counted);
         result
     }
     fn delete_books_of_author(&mut self, name: &str) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.delete_books_of_author(name);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::DeleteBooksOfAuthor, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::DeleteBooksOfAuthor, started, counted);
         result
     }
     fn employee_names(&mut self) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.employee_names();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::EmployeeNames, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::EmployeeNames, started, counted);
         result
     }
     fn filter_books_by_year(
@@ -4100,15 +4100,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<FilterBooksByYearRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.filter_books_by_year(year);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FilterBooksByYear, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FilterBooksByYear, started, counted);
         result
     }
     fn first_book_lateral(&mut self) -> Result<Vec<FirstBookLateralRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.first_book_lateral();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FirstBookLateral, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FirstBookLateral, started, counted);
         result
     }
     fn first_book_left_lateral(
@@ -4116,64 +4116,64 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<FirstBookLeftLateralRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.first_book_left_lateral();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FirstBookLeftLateral, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FirstBookLeftLateral, started, counted);
         result
     }
     fn from_view(&mut self) -> Result<Vec<super::models::AuthorBookCounts>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.from_view();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FromView, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FromView, started, counted);
         result
     }
     fn full_join(&mut self) -> Result<Vec<FullJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.full_join();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FullJoin, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FullJoin, started, counted);
         result
     }
     fn generate_series(&mut self, n: i32) -> Result<Vec<Option<i32>>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.generate_series(n);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::GenerateSeries, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::GenerateSeries, started, counted);
         result
     }
     fn generate_series_from(&mut self) -> Result<Vec<Option<i32>>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.generate_series_from();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::GenerateSeriesFrom, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::GenerateSeriesFrom, started, counted);
         result
     }
     fn get_author(&mut self, p1: i64) -> Result<super::models::Authors, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.get_author(p1);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::GetAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::GetAuthor, started, counted);
         result
     }
     fn get_book_title(&mut self, id: i64) -> Result<String, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.get_book_title(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::GetBookTitle, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::GetBookTitle, started, counted);
         result
     }
     fn get_date(&mut self) -> Result<::time::Date, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.get_date();
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::GetDate, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::GetDate, started, counted);
         result
     }
     fn has_books(&mut self, id: i64) -> Result<bool, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.has_books(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::HasBooks, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::HasBooks, started, counted);
         result
     }
     fn insert_books_unnest(
@@ -4182,22 +4182,22 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.insert_books_unnest(params);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::InsertBooksUnnest, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::InsertBooksUnnest, started, counted);
         result
     }
     fn join_using(&mut self) -> Result<Vec<JoinUsingRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.join_using();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::JoinUsing, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::JoinUsing, started, counted);
         result
     }
     fn kind_stats(&mut self) -> Result<Vec<KindStatsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.kind_stats();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::KindStats, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::KindStats, started, counted);
         result
     }
     fn latest_book_per_author(
@@ -4205,15 +4205,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<LatestBookPerAuthorRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.latest_book_per_author();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::LatestBookPerAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::LatestBookPerAuthor, started, counted);
         result
     }
     fn list_authors(&mut self) -> Result<Vec<super::models::Authors>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.list_authors();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ListAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ListAuthors, started, counted);
         result
     }
     fn list_authors_by_i_ds(
@@ -4222,22 +4222,22 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<ListAuthorsByIDsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.list_authors_by_i_ds(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ListAuthorsByIDs, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ListAuthorsByIDs, started, counted);
         result
     }
     fn list_authors_not_in(&mut self, ids: &[i64]) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.list_authors_not_in(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ListAuthorsNotIn, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ListAuthorsNotIn, started, counted);
         result
     }
     fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.lower_names(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::LowerNames, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::LowerNames, started, counted);
         result
     }
     fn managers_of_employees(
@@ -4245,15 +4245,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<ManagersOfEmployeesRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.managers_of_employees();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ManagersOfEmployees, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ManagersOfEmployees, started, counted);
         result
     }
     fn null_if_bio(&mut self) -> Result<Vec<NullIfBioRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.null_if_bio();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::NullIfBio, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::NullIfBio, started, counted);
         result
     }
     fn paged_authors(
@@ -4262,8 +4262,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.paged_authors(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::PagedAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::PagedAuthors, started, counted);
         result
     }
     fn positional_out_of_order(
@@ -4272,15 +4272,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.positional_out_of_order(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::PositionalOutOfOrder, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::PositionalOutOfOrder, started, counted);
         result
     }
     fn positional_reused(&mut self, p1: i64) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.positional_reused(p1);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::PositionalReused, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::PositionalReused, started, counted);
         result
     }
     fn prolific_authors(
@@ -4289,15 +4289,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<ProlificAuthorsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.prolific_authors(min);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ProlificAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ProlificAuthors, started, counted);
         result
     }
     fn quoted_alias(&mut self, id: i64) -> Result<QuotedAliasRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.quoted_alias(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::QuotedAlias, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::QuotedAlias, started, counted);
         result
     }
     fn recursive_managers(
@@ -4306,8 +4306,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<RecursiveManagersRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.recursive_managers(id);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::RecursiveManagers, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::RecursiveManagers, started, counted);
         result
     }
     fn reprice_books(
@@ -4316,15 +4316,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<RepriceBooksRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.reprice_books(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::RepriceBooks, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::RepriceBooks, started, counted);
         result
     }
     fn right_join(&mut self) -> Result<Vec<RightJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.right_join();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::RightJoin, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::RightJoin, started, counted);
         result
     }
     fn search_authors(
@@ -4333,8 +4333,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<SearchAuthorsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.search_authors(query);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::SearchAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::SearchAuthors, started, counted);
         result
     }
     fn set_book_years(
@@ -4343,8 +4343,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<(), QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.set_book_years(items);
-        let rows = result.as_ref().ok().map(|()| 0);
-        self.record_call(QueryId::SetBookYears, started, rows);
+        let counted = result.as_ref().ok().map(|()| 0);
+        self.record_call(QueryId::SetBookYears, started, counted);
         result
     }
     fn shelf_items_by_quoted_name(
@@ -4352,71 +4352,71 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<super::models::LibShelfItems>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.shelf_items_by_quoted_name();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ShelfItemsByQuotedName, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ShelfItemsByQuotedName, started, counted);
         result
     }
     fn star_across_join(&mut self) -> Result<Vec<StarAcrossJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.star_across_join();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::StarAcrossJoin, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::StarAcrossJoin, started, counted);
         result
     }
     fn star_self_join(&mut self) -> Result<Vec<StarSelfJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.star_self_join();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::StarSelfJoin, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::StarSelfJoin, started, counted);
         result
     }
     fn titles_by_author(&mut self) -> Result<Vec<TitlesByAuthorRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.titles_by_author();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::TitlesByAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::TitlesByAuthor, started, counted);
         result
     }
     fn touch_author(&mut self, id: i64) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.touch_author(id);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::TouchAuthor, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::TouchAuthor, started, counted);
         result
     }
     fn two_jsonb_arrays(&mut self, id: i64) -> Result<TwoJsonbArraysRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.two_jsonb_arrays(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::TwoJsonbArrays, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::TwoJsonbArrays, started, counted);
         result
     }
     fn union_titles(&mut self) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.union_titles();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::UnionTitles, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::UnionTitles, started, counted);
         result
     }
     fn unnamed_column(&mut self, id: i64) -> Result<UnnamedColumnRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.unnamed_column(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::UnnamedColumn, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::UnnamedColumn, started, counted);
         result
     }
     fn unnest_ids(&mut self, ids: &[i64]) -> Result<Vec<Option<i64>>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.unnest_ids(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::UnnestIds, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::UnnestIds, started, counted);
         result
     }
     fn update_author(&mut self, params: &UpdateAuthorParams) -> Result<(), QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.update_author(params);
-        let rows = result.as_ref().ok().map(|()| 0);
-        self.record_call(QueryId::UpdateAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|()| 0);
+        self.record_call(QueryId::UpdateAuthor, started, counted);
         result
     }
     fn update_author_bio(
@@ -4425,8 +4425,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.update_author_bio(params);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::UpdateAuthorBio, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::UpdateAuthorBio, started, counted);
         result
     }
     fn update_author_name(
@@ -4435,8 +4435,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.update_author_name(params);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::UpdateAuthorName, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::UpdateAuthorName, started, counted);
         result
     }
     fn upsert_employee(
@@ -4445,15 +4445,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<super::models::Employees, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.upsert_employee(params);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::UpsertEmployee, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::UpsertEmployee, started, counted);
         result
     }
     fn window_functions(&mut self) -> Result<Vec<WindowFunctionsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.window_functions();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::WindowFunctions, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::WindowFunctions, started, counted);
         result
     }
 }
