@@ -724,7 +724,11 @@ fn copy_statement(
     if order.len() != columns.len() {
         return Err((
             at(0),
-            format!("{} columns but {} values", columns.len(), order.len()),
+            format!(
+                "the column list has {} entries and the VALUES list {}",
+                columns.len(),
+                order.len()
+            ),
         ));
     }
     if order.len() != params.len() {
@@ -1463,7 +1467,10 @@ mod tests {
                 "unexpected `ON`",
             ),
             ("INSERT INTO t (a) VALUES (@a), (@b)", "unexpected `,`"),
-            ("INSERT INTO t (a, b) VALUES (@a)", "2 columns but 1 values"),
+            (
+                "INSERT INTO t (a, b) VALUES (@a)",
+                "the column list has 2 entries and the VALUES list 1",
+            ),
             ("UPDATE t SET a = @a", "expected `insert`, found `UPDATE`"),
             ("INSERT INTO t (a) SELECT @a", "expected `values`"),
         ] {
