@@ -90,7 +90,7 @@ impl Command {
     }
 
     /// Why a command sqlc knows is not supported here, with the PostgreSQL way, if `text` is
-    /// one (`:execlastid`, `:batchexec`, ...).
+    /// one (`:execlastid`).
     pub fn unsupported(text: &str) -> Option<&'static str> {
         Some(match text {
             ":execlastid" => {
