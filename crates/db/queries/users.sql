@@ -48,3 +48,9 @@ LEFT JOIN organizations ON organizations.id = organization_members.organization_
 WHERE NOT users.deleted
     AND (@include_system OR NOT users.is_system)
 ORDER BY lower(users.username), users.id, organizations.name;
+
+-- Many users in one COPY (an import from another identity provider); one bad row (a
+-- taken username or email) fails the whole import.
+-- name: CopyUsers :copyfrom
+INSERT INTO users (id, email, username, name, status, login_type)
+VALUES (@id, @email, @username, @name, @status, @login_type);

@@ -462,6 +462,16 @@ fn tour_of_every_query() {
     }])
     .unwrap();
 
+    let imported = [CopyUsersParams {
+        id: uuid("0b0b0000-0000-4000-8000-0000000000cf"),
+        email: "imported@example.com".to_owned(),
+        username: "imported".to_owned(),
+        name: "Imported".to_owned(),
+        status: UserStatus::Dormant,
+        login_type: LoginType::Oidc,
+    }];
+    assert_eq!(q.copy_users(&imported).unwrap(), 1);
+
     q.delete_organization_ai_budget_caps(uuid(BETA)).unwrap();
     q.soft_delete_user(new_user).unwrap();
     q.into_inner().commit().unwrap();

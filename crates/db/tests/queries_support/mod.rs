@@ -234,6 +234,22 @@ macro_rules! tour {
             .map(|r| (r.users.username, r.organizations.map(|o| o.name)))
             .collect();
         seen.push(format!("{members:?}"));
+        let imported: Vec<CopyUsersParams> = [(UserStatus::Active, LoginType::Github), (UserStatus::Suspended, LoginType::Oidc)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (status, login_type))| CopyUsersParams {
+                id: uuid(&format!("0b0b0000-0000-4000-8000-0000000000c{i}")),
+                email: format!("imported{i}@example.com"),
+                username: format!("imported{i}"),
+                name: format!("Imported {i}"),
+                status,
+                login_type,
+            })
+            .collect();
+        seen.push(format!("{}", $q.copy_users(&imported)$(.$aw)?.unwrap()));
+        let back = $q.get_user(&GetUserParams { id: imported[1].id, include_system: false })
+            $(.$aw)?.unwrap();
+        seen.push(format!("{:?}", (back.status, back.login_type, back.username)));
         let spend: Vec<CopyUserAiDailySpendParams> = (1..=3)
             .map(|d| CopyUserAiDailySpendParams {
                 user_id: uuid(BOB),
