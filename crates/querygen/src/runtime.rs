@@ -399,6 +399,15 @@ fn custom_types_sql() -> String {
     sql
 }
 
+/// The types of the columns of [`custom_types_sql`]'s row after the first: the
+/// [`CUSTOM_TYPES`], in order.
+fn column_types(columns: &[::postgres::Column]) -> Vec<::postgres::types::Type> {
+    columns[1..]
+        .iter()
+        .map(|column| column.type_().clone())
+        .collect()
+}
+
 /// Step 2: the `DEALLOCATE`s of the statements the lookups prepared (since `$1`), to run
 /// before the transaction ends, so nothing is left on a pooled server connection.
 const LOOKUP_STATEMENTS_SQL: &str = "SELECT coalesce(string_agg(format('DEALLOCATE %I', name), '; '), '') \

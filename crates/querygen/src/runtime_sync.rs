@@ -228,7 +228,17 @@ impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
     ) -> Result<u64, QueryError> {
         let client = self.client.generic_client();
         let cache = self.cache.borrow_mut();
-        resolve_custom_types(client, cache, query)?;
+        if cache.needs_custom_types(query) {
+            match self.execution {
+                // The driver's own type lookups stay cached, as for any prepared query.
+                Execution::Prepared => {
+                    let statement = ::postgres::GenericClient::prepare(client, &custom_types_sql())
+                        .map_err(|source| QueryError::Db { query, source })?;
+                    cache.set_custom_types(column_types(statement.columns()));
+                }
+                Execution::Unprepared => resolve_custom_types(client, cache, query)?,
+            }
+        }
         let types = cache.wire_types(query);
         match self.execution {
             Execution::Prepared => {
@@ -298,10 +308,7 @@ fn resolve_custom_types<G: ::postgres::GenericClient>(
         .query_typed_one(&custom_types_sql(), &[])
         .map_err(failed)?;
     let since: ::std::time::SystemTime = row.try_get(0).map_err(failed)?;
-    let types = row.columns()[1..]
-        .iter()
-        .map(|column| column.type_().clone())
-        .collect();
+    let types = column_types(row.columns());
     let deallocate: String = transaction
         .query_typed_one(
             LOOKUP_STATEMENTS_SQL,

@@ -287,6 +287,17 @@ fn copy_from_sends_enums_arrays_domains_and_nulls() {
         assert_eq!(q.copy_child_labels(&labels).unwrap(), 2);
         if execution == Execution::Prepared {
             assert!(q.statement_cache().contains(QueryId::CopyParents));
+            // The driver's type lookups still work for statements of one's own.
+            let client = q.client();
+            client
+                .batch_execute("CREATE TYPE other_enum AS ENUM ('x')")
+                .unwrap();
+            let row = client
+                .query_one("SELECT 'x'::other_enum::text", &[])
+                .unwrap();
+            assert_eq!(row.get::<_, String>(0), "x");
+            let row = client.query_one("SELECT '{x}'::other_enum[]", &[]).unwrap();
+            assert_eq!(row.columns()[0].type_().name(), "_other_enum");
         } else {
             assert!(q.statement_cache().is_empty());
         }

@@ -5168,6 +5168,12 @@ fn custom_types_sql() -> String {
     sql
 }
 
+/// The types of the columns of [`custom_types_sql`]'s row after the first: the
+/// [`CUSTOM_TYPES`], in order.
+fn column_types(columns: &[::postgres::Column]) -> Vec<::postgres::types::Type> {
+    columns[1..].iter().map(|column| column.type_().clone()).collect()
+}
+
 /// Step 2: the `DEALLOCATE`s of the statements the lookups prepared (since `$1`), to run
 /// before the transaction ends, so nothing is left on a pooled server connection.
 const LOOKUP_STATEMENTS_SQL: &str = "SELECT coalesce(string_agg(format('DEALLOCATE %I', name), '; '), '') \
@@ -5582,7 +5588,19 @@ impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
     ) -> Result<u64, QueryError> {
         let client = self.client.generic_client();
         let cache = self.cache.borrow_mut();
-        resolve_custom_types(client, cache, query)?;
+        if cache.needs_custom_types(query) {
+            match self.execution {
+                Execution::Prepared => {
+                    let statement = ::postgres::GenericClient::prepare(
+                            client,
+                            &custom_types_sql(),
+                        )
+                        .map_err(|source| QueryError::Db { query, source })?;
+                    cache.set_custom_types(column_types(statement.columns()));
+                }
+                Execution::Unprepared => resolve_custom_types(client, cache, query)?,
+            }
+        }
         let types = cache.wire_types(query);
         match self.execution {
             Execution::Prepared => {
@@ -5651,7 +5669,7 @@ fn resolve_custom_types<G: ::postgres::GenericClient>(
     let mut transaction = client.transaction().map_err(failed)?;
     let row = transaction.query_typed_one(&custom_types_sql(), &[]).map_err(failed)?;
     let since: ::std::time::SystemTime = row.try_get(0).map_err(failed)?;
-    let types = row.columns()[1..].iter().map(|column| column.type_().clone()).collect();
+    let types = column_types(row.columns());
     let deallocate: String = transaction
         .query_typed_one(
             LOOKUP_STATEMENTS_SQL,
