@@ -8,7 +8,11 @@
 //!   `&serde_json::Value`, by value for everything else);
 //! - the row type when it returns more than one column: the table's struct from
 //!   `models.rs` when the columns are exactly that table's row (names, order, types and
-//!   nullability), else `XRow`; a single column is returned as its type;
+//!   nullability), else `XRow`; a single column is returned as its type; each
+//!   `sqlc.embed(t)` is one field of `XRow` holding `t`'s model struct (`Option` on the
+//!   nullable side of an outer join), decoded by index;
+//! - for `:batch*` and `:copyfrom`, a `values_x` function giving one item's parameters as
+//!   `[&dyn ToSql; N]` (in `COPY` column order), the method taking a slice of items;
 //! - a method on `Querier`, implemented by `Session` (statements prepared once per
 //!   connection) and forwarded by `Metered` (counts and times) and `&mut Q`.
 //!
