@@ -115,7 +115,8 @@ fn main() {
          Throwaway embedded cluster (fsync off, Unix socket), all migrations with fixtures, \
          no pooler; one connection per session. Median (and min) per call over {rounds} \
          interleaved rounds of {calls} calls; the ratio is unprepared to prepared of the \
-         same call in the same run.\n\n\
+         same call in the same run. The machine is shared with other builds and tests, so \
+         absolute times are noisy; the ratios are the figures to read.\n\n\
          | call | prepared (cached statement) | unprepared (`query_typed`) | ratio (median) |\n\
          | --- | ---: | ---: | ---: |\n",
         machine()

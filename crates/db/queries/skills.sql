@@ -35,3 +35,22 @@ RETURNING *;
 DELETE FROM user_skills
 WHERE user_id = @user_id
     AND name = @name;
+
+-- Many skills in one COPY (an import); the per-user limit and the name rules apply to
+-- every row, and one bad row fails the whole import.
+-- name: CopyUserSkills :copyfrom
+INSERT INTO user_skills (id, user_id, name, description, content)
+VALUES (@id, @user_id, @name, @description, @content);
+
+-- DeleteUserSkill for many (user, name) pairs.
+-- name: DeleteUserSkills :batchexec
+DELETE FROM user_skills
+WHERE user_id = @user_id
+    AND name = @name;
+
+-- ListUserSkills for many users: one list per user, in order.
+-- name: ListUserSkillsOfUsers :batchmany
+SELECT *
+FROM user_skills
+WHERE user_id = @user_id
+ORDER BY name;

@@ -37,3 +37,20 @@ UPDATE users
 SET deleted = true, updated_at = now()
 WHERE id = @id
     AND NOT deleted;
+
+-- Live users, each with every organization they belong to: one row per membership, and
+-- one row with `organizations: None` for a user in no organization.
+-- name: ListUsersWithOrganizations :many
+SELECT sqlc.embed(users), sqlc.embed(organizations)
+FROM users
+LEFT JOIN organization_members ON organization_members.user_id = users.id
+LEFT JOIN organizations ON organizations.id = organization_members.organization_id
+WHERE NOT users.deleted
+    AND (@include_system OR NOT users.is_system)
+ORDER BY lower(users.username), users.id, organizations.name;
+
+-- Many users in one COPY (an import from another identity provider); one bad row (a
+-- taken username or email) fails the whole import.
+-- name: CopyUsers :copyfrom
+INSERT INTO users (id, email, username, name, status, login_type)
+VALUES (@id, @email, @username, @name, @status, @login_type);

@@ -186,3 +186,68 @@ fn async_sessions_under_transaction_pooling() {
         "nothing left behind"
     );
 }
+
+/// `count` spend rows of BOB in DESIGN from day `first` of 2032 on (distinct per call).
+fn spend_rows(first: usize, count: usize) -> Vec<CopyUserAiDailySpendParams> {
+    let start = day("2032-01-01");
+    (first..first + count)
+        .map(|d| CopyUserAiDailySpendParams {
+            user_id: uuid(BOB),
+            group_id: uuid(DESIGN),
+            day: start + time::Duration::days(d as i64),
+            spend_micros: d as i64,
+        })
+        .collect()
+}
+
+#[test]
+fn copy_and_batches_work_unprepared_under_transaction_pooling() {
+    let Some(bouncer) = bouncer() else { return };
+    let db = fixtures_db();
+    let url = bouncer.url(db.name());
+    let mut q = Session::unprepared(connect(&url));
+    let mut calls = 0;
+    // Outside any transaction of the caller: the COPY runs in one of its own, the batch
+    // items one by one, on whichever server is free.
+    let (first, second) = on_both_servers(&url, || {
+        calls += 1;
+        let copied = q
+            .copy_user_ai_daily_spend(&spend_rows(calls * 100, 50))
+            .unwrap();
+        let lists = q
+            .list_user_skills_of_users(&[uuid(ALICE), uuid(BOB)])
+            .unwrap();
+        (copied, lists.iter().map(Vec::len).collect::<Vec<_>>())
+    });
+    assert_eq!(first, second);
+    assert_eq!(first.0, 50);
+
+    let rt = runtime();
+    let mut aq = AsyncSession::unprepared(rt.block_on(connect_async(&url)));
+    let (first, second) = on_both_servers(&url, || {
+        calls += 1;
+        rt.block_on(async {
+            let copied = aq
+                .copy_user_ai_daily_spend(&spend_rows(calls * 100, 50))
+                .await
+                .unwrap();
+            let lists = aq
+                .list_user_skills_of_users(&[uuid(ALICE), uuid(BOB)])
+                .await
+                .unwrap();
+            (copied, lists.iter().map(Vec::len).collect::<Vec<_>>())
+        })
+    });
+    assert_eq!(first, second);
+    drop(aq);
+    let mut check = connect(&url);
+    let rows: i64 = check
+        .query_typed_one(
+            "SELECT count(*) FROM user_ai_daily_spend WHERE day >= '2032-01-01'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 200);
+    assert_eq!(prepared_on_every_server(&url), 0, "nothing left behind");
+}

@@ -404,6 +404,74 @@ fn tour_of_every_query() {
     })
     .unwrap();
 
+    // sqlc.embed, :copyfrom and :batch* (their results: queries_bulk.rs).
+    let rows = q.list_users_with_organizations(false).unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.users.id == new_user && r.organizations.is_none())
+    );
+    let spend = |d: u8| (uuid(BOB), uuid(DESIGN), day(&format!("2035-01-0{d}")), 1);
+    let (user_id, group_id, d, spend_micros) = spend(1);
+    q.insert_user_ai_daily_spend(&InsertUserAiDailySpendParams {
+        user_id,
+        group_id,
+        day: d,
+        spend_micros,
+    })
+    .unwrap();
+    let (user_id, group_id, d, spend_micros) = spend(2);
+    q.insert_user_ai_daily_spends(&[InsertUserAiDailySpendsParams {
+        user_id,
+        group_id,
+        day: d,
+        spend_micros,
+    }])
+    .unwrap();
+    let (user_id, group_id, d, spend_micros) = spend(3);
+    let copied = q
+        .copy_user_ai_daily_spend(&[CopyUserAiDailySpendParams {
+            user_id,
+            group_id,
+            day: d,
+            spend_micros,
+        }])
+        .unwrap();
+    assert_eq!(copied, 1);
+    let totals = q
+        .record_ai_spends(&[RecordAiSpendsParams {
+            user_id,
+            group_id,
+            at: Some(at("2035-01-03T12:00:00Z")),
+            spend_micros: 2,
+        }])
+        .unwrap();
+    assert_eq!(totals, [3]);
+    let skills = [CopyUserSkillsParams {
+        id: uuid("0d0d0000-0000-4000-8000-0000000000ef"),
+        user_id: new_user,
+        name: "copied".to_owned(),
+        description: String::new(),
+        content: "c".to_owned(),
+    }];
+    assert_eq!(q.copy_user_skills(&skills).unwrap(), 1);
+    let lists = q.list_user_skills_of_users(&[new_user]).unwrap();
+    assert_eq!(lists[0].len(), 1);
+    q.delete_user_skills(&[DeleteUserSkillsParams {
+        user_id: new_user,
+        name: "copied".to_owned(),
+    }])
+    .unwrap();
+
+    let imported = [CopyUsersParams {
+        id: uuid("0b0b0000-0000-4000-8000-0000000000cf"),
+        email: "imported@example.com".to_owned(),
+        username: "imported".to_owned(),
+        name: "Imported".to_owned(),
+        status: UserStatus::Dormant,
+        login_type: LoginType::Oidc,
+    }];
+    assert_eq!(q.copy_users(&imported).unwrap(), 1);
+
     q.delete_organization_ai_budget_caps(uuid(BETA)).unwrap();
     q.soft_delete_user(new_user).unwrap();
     q.into_inner().commit().unwrap();

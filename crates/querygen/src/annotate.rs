@@ -6,7 +6,10 @@
 //! `sqlc.narg(name)` (nullable), rewritten to `$1`, `$2`, ... in order of first appearance,
 //! or plain positional `$1` (named `p1`, ...); one query uses one style.
 //! `expr [NOT] IN (sqlc.slice(name))` becomes `expr = ANY($n)` (`expr <> ALL($n)`) with one
-//! array parameter, and `sqlc.embed(t)` becomes `t.*`. `--` comment lines directly above the `-- name:` line, or between it and the
+//! array parameter, and `sqlc.embed(t)` becomes `t.*` (recorded in [`QueryDef::embeds`]:
+//! `infer` finds its columns, `emit` makes them one field of the table's model struct).
+//! A `:copyfrom` query must be `INSERT INTO t (a, b) VALUES (@a, @b)`, which becomes
+//! [`QueryDef::copy`]. `--` comment lines directly above the `-- name:` line, or between it and the
 //! SQL, become the query's doc comment.
 //!
 //! Strings, quoted identifiers, dollar-quoted bodies and comments are lexed, so `'@x'`,
@@ -39,17 +42,30 @@ pub enum Command {
     /// `:execresult`: sqlc's "result" form; for PostgreSQL, as for `:execrows`, the number
     /// of rows affected (sqlc's Go `sql.Result` / pgconn `CommandTag` carry no more).
     ExecResult,
+    /// `:batchexec`: run once per item of a slice of parameters, nothing returned.
+    BatchExec,
+    /// `:batchone`: run once per item, exactly one row per item.
+    BatchOne,
+    /// `:batchmany`: run once per item, every row of each item.
+    BatchMany,
+    /// `:copyfrom`: an `INSERT INTO t (cols) VALUES ($1, ...)` sent as one
+    /// `COPY t (cols) FROM STDIN (FORMAT binary)` for a slice of parameters.
+    CopyFrom,
 }
 
 impl Command {
     /// Every command, in documentation order.
-    pub const ALL: [Command; 6] = [
+    pub const ALL: [Command; 10] = [
         Command::One,
         Command::Opt,
         Command::Many,
         Command::Exec,
         Command::ExecRows,
         Command::ExecResult,
+        Command::BatchExec,
+        Command::BatchOne,
+        Command::BatchMany,
+        Command::CopyFrom,
     ];
 
     /// `:one`, `:opt`, ...
@@ -61,6 +77,10 @@ impl Command {
             Command::Exec => ":exec",
             Command::ExecRows => ":execrows",
             Command::ExecResult => ":execresult",
+            Command::BatchExec => ":batchexec",
+            Command::BatchOne => ":batchone",
+            Command::BatchMany => ":batchmany",
+            Command::CopyFrom => ":copyfrom",
         }
     }
 
@@ -70,25 +90,31 @@ impl Command {
     }
 
     /// Why a command sqlc knows is not supported here, with the PostgreSQL way, if `text` is
-    /// one (`:execlastid`, `:batchexec`, ...).
+    /// one (`:execlastid`).
     pub fn unsupported(text: &str) -> Option<&'static str> {
         Some(match text {
             ":execlastid" => {
                 "is MySQL-only in sqlc (LAST_INSERT_ID); PostgreSQL has no last insert id: write `INSERT ... RETURNING id` with :one"
             }
-            ":batchexec" | ":batchmany" | ":batchone" => {
-                "is sqlc's pgx batch API (Go only); call the query once per item with :exec, :many or :one, inside one `session.transaction()` to make it one round of work, or pass arrays and use UNNEST"
-            }
-            ":copyfrom" => {
-                "is sqlc's pgx COPY FROM API (Go only); write `INSERT INTO t (a, b) SELECT * FROM UNNEST(@a::int[], @b::text[])` with :exec or :execrows"
-            }
             _ => return None,
         })
     }
 
-    /// Whether the query's rows are decoded (`:one`, `:opt`, `:many`).
+    /// Whether the query's rows are decoded (`:one`, `:opt`, `:many`, `:batchone`,
+    /// `:batchmany`).
     pub fn returns_rows(self) -> bool {
-        matches!(self, Command::One | Command::Opt | Command::Many)
+        matches!(
+            self,
+            Command::One | Command::Opt | Command::Many | Command::BatchOne | Command::BatchMany
+        )
+    }
+
+    /// Whether the method takes a slice of parameters (`:batch*`, `:copyfrom`).
+    pub fn takes_slice(self) -> bool {
+        matches!(
+            self,
+            Command::BatchExec | Command::BatchOne | Command::BatchMany | Command::CopyFrom
+        )
     }
 }
 
@@ -129,6 +155,31 @@ pub struct QueryDef {
     /// 1-based line where the SQL starts; rewriting keeps line breaks, so line `k` of
     /// [`QueryDef::sql`] is line `sql_line + k` of the file.
     pub sql_line: usize,
+    /// The `sqlc.embed(...)` calls, in order.
+    pub embeds: Vec<Embed>,
+    /// For `:copyfrom`: the `COPY` statement the `INSERT` becomes.
+    pub copy: Option<CopyInto>,
+}
+
+/// One `sqlc.embed(name)`: written as `name.*` in [`QueryDef::sql`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Embed {
+    /// The table (or its alias) as written, unquoted.
+    pub name: String,
+    /// 1-based file line.
+    pub line: usize,
+    /// Byte range of `name.*` in [`QueryDef::sql`].
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The `COPY ... FROM STDIN (FORMAT binary)` of a `:copyfrom` query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyInto {
+    /// `COPY t (a, b) FROM STDIN (FORMAT binary)`, names as written in the `INSERT`.
+    pub sql: String,
+    /// For each copied column, in order, the 0-based index of its parameter.
+    pub order: Vec<usize>,
 }
 
 impl QueryDef {
@@ -426,6 +477,7 @@ fn parse_query(
     let mut positional_line = None;
     let mut sql = String::new();
     let mut written_sql = String::new();
+    let mut embeds = Vec::new();
     let mut k = 0;
     while k < stmt.len() {
         let t = &stmt[k];
@@ -464,6 +516,7 @@ fn parse_query(
                 sql.push_str(&format!("${index}"));
             }
             Kind::Embed(table) => {
+                let start = sql.len();
                 if table
                     .chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -473,6 +526,12 @@ fn parse_query(
                 } else {
                     sql.push_str(&format!("\"{}\".*", table.replace('"', "\"\"")));
                 }
+                embeds.push(Embed {
+                    name: table.clone(),
+                    line: t.line,
+                    start,
+                    end: sql.len(),
+                });
             }
             Kind::Positional(n) => {
                 if *n == 0 {
@@ -506,6 +565,39 @@ fn parse_query(
     } else {
         named
     };
+    let copy = if command == Command::CopyFrom {
+        match copy_statement(text, stmt, &params) {
+            Ok(copy) => Some(copy),
+            Err((at, why)) => {
+                problems.push((
+                    at,
+                    format!(
+                        "query `{name}`: :copyfrom needs `INSERT INTO table (col1, col2, ...) VALUES (@col1, @col2, ...)` with one parameter per column and nothing else (no RETURNING, ON CONFLICT, expressions or second row): {why}; for anything else use :exec or :batchexec"
+                    ),
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if command == Command::CopyFrom || command.takes_slice() {
+        if params.is_empty() {
+            problems.push((
+                line,
+                format!(
+                    "query `{name}`: {command} runs once per item of a slice of parameters, but the statement has none; use {}",
+                    if command.returns_rows() { ":one or :many" } else { ":exec" }
+                ),
+            ));
+        }
+        if let Some(e) = embeds.first().filter(|_| command == Command::CopyFrom) {
+            problems.push((
+                e.line,
+                format!("query `{name}`: sqlc.embed has no place in a :copyfrom INSERT"),
+            ));
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -519,6 +611,138 @@ fn parse_query(
         file: String::new(),
         line,
         sql_line: body[0].line,
+        embeds,
+        copy,
+    })
+}
+
+/// The `COPY` of a `:copyfrom` statement: `INSERT INTO name [(.name)] (cols) VALUES
+/// (params)`, one distinct parameter per column. Errors are (line, what is wrong).
+fn copy_statement(
+    text: &str,
+    stmt: &[Token],
+    params: &[Param],
+) -> Result<CopyInto, (usize, String)> {
+    let sig: Vec<&Token> = stmt.iter().filter(|t| t.kind.is_significant()).collect();
+    let mut i = 0;
+    let last_line = sig.last().map_or(1, |t| t.line);
+    let at = |i: usize| sig.get(i).map_or(last_line, |t| t.line);
+    let word = |i: usize, w: &str| {
+        sig.get(i)
+            .is_some_and(|t| t.kind == Kind::Code && t.text(text).eq_ignore_ascii_case(w))
+    };
+    let name = |i: usize| {
+        sig.get(i).and_then(|t| {
+            let s = t.text(text);
+            match t.kind {
+                Kind::Code if s.starts_with(|c: char| is_ident_start(c as u8)) => Some(s),
+                Kind::Quoted if s.starts_with('"') => Some(s),
+                _ => None,
+            }
+        })
+    };
+    let expect = |i: usize, w: &str| {
+        if word(i, w) {
+            Ok(i + 1)
+        } else {
+            let found = sig
+                .get(i)
+                .map_or("the end".to_owned(), |t| format!("`{}`", t.text(text)));
+            Err((at(i), format!("expected `{w}`, found {found}")))
+        }
+    };
+    i = expect(i, "insert")?;
+    i = expect(i, "into")?;
+    let mut table = name(i)
+        .ok_or_else(|| (at(i), "expected the table name".to_owned()))?
+        .to_owned();
+    i += 1;
+    if word(i, ".") {
+        let second = name(i + 1)
+            .ok_or_else(|| (at(i + 1), "expected the table name after `.`".to_owned()))?;
+        table = format!("{table}.{second}");
+        i += 2;
+    }
+    if !word(i, "(") {
+        return Err((
+            at(i),
+            "the column list `(col1, col2, ...)` after the table name is missing".to_owned(),
+        ));
+    }
+    i += 1;
+    let mut columns = Vec::new();
+    loop {
+        let column = name(i).ok_or_else(|| (at(i), "expected a column name".to_owned()))?;
+        columns.push(column.to_owned());
+        i += 1;
+        if word(i, ",") {
+            i += 1;
+        } else {
+            i = expect(i, ")")?;
+            break;
+        }
+    }
+    i = expect(i, "values")?;
+    i = expect(i, "(")?;
+    let mut order = Vec::new();
+    loop {
+        let index = match sig.get(i).map(|t| &t.kind) {
+            Some(Kind::Positional(n)) => *n as usize,
+            Some(Kind::Named { name, .. }) => params
+                .iter()
+                .position(|p| p.name == *name)
+                .map_or(0, |p| p + 1),
+            _ => 0,
+        };
+        if index == 0 {
+            let found = sig
+                .get(i)
+                .map_or("the end".to_owned(), |t| format!("`{}`", t.text(text)));
+            return Err((
+                at(i),
+                format!("expected a parameter (`@name` or `$n`), found {found}"),
+            ));
+        }
+        if order.contains(&(index - 1)) {
+            return Err((at(i), "a parameter is used twice".to_owned()));
+        }
+        order.push(index - 1);
+        i += 1;
+        if word(i, ",") {
+            i += 1;
+        } else {
+            i = expect(i, ")")?;
+            break;
+        }
+    }
+    if let Some(extra) = sig.get(i) {
+        return Err((
+            extra.line,
+            format!("unexpected `{}` after the VALUES list", extra.text(text)),
+        ));
+    }
+    if order.len() != columns.len() {
+        return Err((
+            at(0),
+            format!(
+                "the column list has {} entries and the VALUES list {}",
+                columns.len(),
+                order.len()
+            ),
+        ));
+    }
+    if order.len() != params.len() {
+        return Err((
+            at(0),
+            "every parameter must be a value of its own".to_owned(),
+        ));
+    }
+    Ok(CopyInto {
+        sql: format!(
+            "COPY {table} ({}) FROM STDIN (FORMAT binary)",
+            columns.join(", ")
+        ),
+        order,
     })
 }
 
@@ -1043,7 +1267,7 @@ mod tests {
         let text = "-- name: A :one\r\nSELECT 1;\r\n-- name: B :opt\r\nSELECT 1;\r\n-- name: C :many\r\nSELECT 1;\r\n-- name: D :exec\r\nSELECT 1;\r\n-- name: E :execrows\r\nSELECT 1;\r\n/* name: F :execresult */\r\nSELECT 1;\r\n";
         let q = parse_file("q.sql", text).unwrap();
         let commands: Vec<Command> = q.iter().map(|q| q.command).collect();
-        assert_eq!(commands, Command::ALL);
+        assert_eq!(commands, Command::ALL[..6]);
         assert!(q.iter().all(|q| q.sql == "SELECT 1"));
     }
 
@@ -1068,13 +1292,13 @@ mod tests {
         assert_eq!(
             errors("-- name: A :first\nSELECT 1"),
             [
-                "q.sql:1: unknown command `:first` for query `A`; expected one of :one, :opt, :many, :exec, :execrows, :execresult"
+                "q.sql:1: unknown command `:first` for query `A`; expected one of :one, :opt, :many, :exec, :execrows, :execresult, :batchexec, :batchone, :batchmany, :copyfrom"
             ]
         );
         assert_eq!(
             errors("\n-- name: A\nSELECT 1"),
             [
-                "q.sql:2: query `A` has no command; add one of :one, :opt, :many, :exec, :execrows, :execresult"
+                "q.sql:2: query `A` has no command; add one of :one, :opt, :many, :exec, :execrows, :execresult, :batchexec, :batchone, :batchmany, :copyfrom"
             ]
         );
         assert_eq!(
@@ -1183,7 +1407,7 @@ mod tests {
         assert_eq!(
             errors("/* name: A :first */\nSELECT 1"),
             [
-                "q.sql:1: unknown command `:first` for query `A`; expected one of :one, :opt, :many, :exec, :execrows, :execresult"
+                "q.sql:1: unknown command `:first` for query `A`; expected one of :one, :opt, :many, :exec, :execrows, :execresult, :batchexec, :batchone, :batchmany, :copyfrom"
             ]
         );
     }
@@ -1197,9 +1421,65 @@ mod tests {
                 "q.sql:1: query `InsertAuthor`: sqlc's `:execlastid` is not supported: it is MySQL-only in sqlc (LAST_INSERT_ID); PostgreSQL has no last insert id: write `INSERT ... RETURNING id` with :one"
             ]
         );
-        for c in [":batchexec", ":batchmany", ":batchone", ":copyfrom"] {
-            let e = errors(&format!("-- name: A {c}\nSELECT 1"));
-            assert!(e[0].contains("not supported") && e[0].contains(c), "{e:?}");
+    }
+
+    #[test]
+    fn batch_and_copy_commands() {
+        let text = "-- name: A :batchexec\nDELETE FROM t WHERE id = @id;\n-- name: B :batchone\nSELECT 1 WHERE @x;\n-- name: C :batchmany\nSELECT 1 WHERE @x;\n";
+        let q = parse_file("q.sql", text).unwrap();
+        let commands: Vec<Command> = q.iter().map(|q| q.command).collect();
+        assert_eq!(
+            commands,
+            [Command::BatchExec, Command::BatchOne, Command::BatchMany]
+        );
+        assert!(errors("-- name: A :batchexec\nDELETE FROM t")[0].contains("has none; use :exec"));
+        let q = one(
+            "-- name: Load :copyfrom\nINSERT INTO audit.\"Log Rows\" (id, \"Kind\", tags)\nVALUES (@id, sqlc.narg(kind), @tags);",
+        );
+        let copy = q.copy.unwrap();
+        assert_eq!(
+            copy.sql,
+            "COPY audit.\"Log Rows\" (id, \"Kind\", tags) FROM STDIN (FORMAT binary)"
+        );
+        assert_eq!(copy.order, [0, 1, 2]);
+        assert!(q.params[1].nullable);
+        let q = one("-- name: Load :copyfrom\nINSERT INTO t (a, b) VALUES ($2, $1)");
+        assert_eq!(q.copy.unwrap().order, [1, 0]);
+        for (sql, why) in [
+            (
+                "INSERT INTO t VALUES (@a)",
+                "q.sql:3: query `L`: :copyfrom needs",
+            ),
+            (
+                "INSERT INTO t (a, b) VALUES (@a, @a)",
+                "a parameter is used twice",
+            ),
+            (
+                "INSERT INTO t (a, b) VALUES (@a, now())",
+                "expected a parameter",
+            ),
+            (
+                "INSERT INTO t (a) VALUES (@a) RETURNING id",
+                "unexpected `RETURNING`",
+            ),
+            (
+                "INSERT INTO t (a) VALUES (@a) ON CONFLICT DO NOTHING",
+                "unexpected `ON`",
+            ),
+            ("INSERT INTO t (a) VALUES (@a), (@b)", "unexpected `,`"),
+            (
+                "INSERT INTO t (a, b) VALUES (@a)",
+                "the column list has 2 entries and the VALUES list 1",
+            ),
+            ("UPDATE t SET a = @a", "expected `insert`, found `UPDATE`"),
+            ("INSERT INTO t (a) SELECT @a", "expected `values`"),
+        ] {
+            let e = errors(&format!("-- name: L :copyfrom\n\n{sql}"));
+            assert!(e[0].contains(why), "{sql}: {e:?}");
+            assert!(
+                e[0].contains("for anything else use :exec or :batchexec"),
+                "{e:?}"
+            );
         }
     }
 
@@ -1226,11 +1506,23 @@ mod tests {
     #[test]
     fn embed_expands_to_the_table_columns() {
         let q = one(
-            "-- name: StudentScores :many\nSELECT sqlc.embed(students), sqlc.embed(\"Test Scores\") FROM students JOIN \"Test Scores\" USING (id)",
+            "-- name: StudentScores :many\nSELECT sqlc.embed(students),\n sqlc.embed(\"Test Scores\") FROM students JOIN \"Test Scores\" USING (id)",
         );
         assert_eq!(
             q.sql,
-            "SELECT students.*, \"Test Scores\".* FROM students JOIN \"Test Scores\" USING (id)"
+            "SELECT students.*,\n \"Test Scores\".* FROM students JOIN \"Test Scores\" USING (id)"
+        );
+        let spans: Vec<(&str, usize, &str)> = q
+            .embeds
+            .iter()
+            .map(|e| (e.name.as_str(), e.line, &q.sql[e.start..e.end]))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                ("students", 2, "students.*"),
+                ("Test Scores", 3, "\"Test Scores\".*")
+            ]
         );
     }
 

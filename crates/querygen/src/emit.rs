@@ -8,7 +8,11 @@
 //!   `&serde_json::Value`, by value for everything else);
 //! - the row type when it returns more than one column: the table's struct from
 //!   `models.rs` when the columns are exactly that table's row (names, order, types and
-//!   nullability), else `XRow`; a single column is returned as its type;
+//!   nullability), else `XRow`; a single column is returned as its type; each
+//!   `sqlc.embed(t)` is one field of `XRow` holding `t`'s model struct (`Option` on the
+//!   nullable side of an outer join), decoded by index;
+//! - for `:batch*` and `:copyfrom`, a `values_x` function giving one item's parameters as
+//!   `[&dyn ToSql; N]` (in `COPY` column order), the method taking a slice of items;
 //! - a method on `Querier`, implemented by `Session` (statements prepared once per
 //!   connection) and forwarded by `Metered` (counts and times) and `&mut Q`.
 //!
@@ -17,14 +21,14 @@
 
 use crate::annotate::Command;
 use crate::fields::{FieldKind, apply_renames, unique_fields};
-use crate::infer::{InferredColumn, InferredQuery};
+use crate::infer::{InferredColumn, InferredEmbed, InferredQuery};
 use crate::{Error, Options};
 use codegen::naming::{ident, snake, upper_camel};
 use codegen::types::{MapError, rust_type};
 use proc_macro2::{Ident, TokenStream};
 use quote::quote;
 use schema::SchemaModel;
-use schema::model::{PgType, PgTypeKind};
+use schema::model::{PgType, PgTypeKind, Relation};
 use std::collections::BTreeMap;
 
 /// The runtime part of the generated files shared by both flavours (see `runtime.rs`).
@@ -297,6 +301,10 @@ struct CommandRun {
     command: Command,
     param_refs: TokenStream,
     decode_fn: Ident,
+    /// `:batch*` and `:copyfrom`: the function giving one item's parameters.
+    values_fn: Ident,
+    /// The slice argument of `:batch*` and `:copyfrom` (`items`, `rows`).
+    slice_arg: Ident,
 }
 
 impl Plan {
@@ -312,7 +320,10 @@ impl Plan {
             command,
             param_refs,
             decode_fn,
+            values_fn,
+            slice_arg,
         } = &self.command_run;
+        let values = quote! { #slice_arg.iter().map(#values_fn) };
         match command {
             Command::One => quote! {
                 let row = self.run_one(QueryId::#variant, &[#param_refs]) #await_ ?;
@@ -336,6 +347,20 @@ impl Plan {
             Command::ExecRows | Command::ExecResult => quote! {
                 self.run_execute(QueryId::#variant, &[#param_refs]) #await_
             },
+            Command::BatchExec => quote! {
+                self.run_batch_execute(QueryId::#variant, #values) #await_ .map(|_| ())
+            },
+            Command::BatchOne => quote! {
+                let results = self.run_batch(QueryId::#variant, #values) #await_ ?;
+                batch_one(QueryId::#variant, results, #decode_fn)
+            },
+            Command::BatchMany => quote! {
+                let results = self.run_batch(QueryId::#variant, #values) #await_ ?;
+                batch_many(results, #decode_fn)
+            },
+            Command::CopyFrom => quote! {
+                self.run_copy(QueryId::#variant, #values) #await_
+            },
         }
     }
 
@@ -351,8 +376,8 @@ impl Plan {
         quote! {
             let started = ::std::time::Instant::now();
             let result = self.inner.#method(#args) #await_;
-            let rows = #rows;
-            self.record_call(QueryId::#variant, started, rows);
+            let counted = #rows;
+            self.record_call(QueryId::#variant, started, counted);
             result
         }
     }
@@ -480,8 +505,31 @@ fn plan(
     }
     let mut items = Vec::new();
     let params_struct = ident(&format!("{type_name}Params"));
+    let values_fn = ident(&format!("values_{method}"));
+    let slice_arg = ident(if def.command == Command::CopyFrom {
+        "rows"
+    } else {
+        "items"
+    });
     let (arg_decl, param_refs, forward_args) = match param_fields.as_slice() {
         [] => (quote! {}, quote! {}, quote! {}),
+        [(field, inner, p)] if def.command.takes_slice() => {
+            let ty = if p.nullable {
+                quote! { Option<#inner> }
+            } else {
+                inner.clone()
+            };
+            items.push(quote! {
+                fn #values_fn(#field: &#ty) -> [&(dyn ::postgres::types::ToSql + Sync); 1] {
+                    [#field]
+                }
+            });
+            (
+                quote! { , #slice_arg: &[#ty] },
+                quote! {},
+                quote! { #slice_arg },
+            )
+        }
         [(field, inner, p)] => {
             let arg = argument_type(&p.ty, inner);
             let ty = if p.nullable {
@@ -514,7 +562,11 @@ fn plan(
                 )]);
                 quote! { #doc pub #field: #ty, }
             });
-            let doc = doc_attrs(&[format!("Parameters of [`Querier::{method}`].")]);
+            let doc = doc_attrs(&[if def.command.takes_slice() {
+                format!("One item of [`Querier::{method}`].")
+            } else {
+                format!("Parameters of [`Querier::{method}`].")
+            }]);
             items.push(quote! {
                 #doc
                 #[derive(Debug, Clone, PartialEq)]
@@ -522,12 +574,35 @@ fn plan(
                     #(#defs)*
                 }
             });
-            let refs = many.iter().map(|(field, _, _)| quote! { &params.#field });
-            (
-                quote! { , params: &#params_struct },
-                quote! { #(#refs),* },
-                quote! { params },
-            )
+            if def.command.takes_slice() {
+                // COPY sends the values in column order, which may differ from `$n` order.
+                let order: Vec<usize> = match &def.copy {
+                    Some(copy) => copy.order.clone(),
+                    None => (0..many.len()).collect(),
+                };
+                let refs = order.iter().map(|&i| {
+                    let field = &many[i].0;
+                    quote! { &params.#field }
+                });
+                let n = proc_macro2::Literal::usize_unsuffixed(many.len());
+                items.push(quote! {
+                    fn #values_fn(params: &#params_struct) -> [&(dyn ::postgres::types::ToSql + Sync); #n] {
+                        [#(#refs),*]
+                    }
+                });
+                (
+                    quote! { , #slice_arg: &[#params_struct] },
+                    quote! {},
+                    quote! { #slice_arg },
+                )
+            } else {
+                let refs = many.iter().map(|(field, _, _)| quote! { &params.#field });
+                (
+                    quote! { , params: &#params_struct },
+                    quote! { #(#refs),* },
+                    quote! { params },
+                )
+            }
         }
     };
 
@@ -555,6 +630,8 @@ fn plan(
     let decode_fn = ident(&format!("decode_{method}"));
     let row_type: TokenStream = if !def.command.returns_rows() {
         quote! { () }
+    } else if !q.embeds.is_empty() {
+        embedded_row(q, &columns, model, options, &mut items)?
     } else if let [(_, _, full)] = columns.as_slice() {
         items.push(quote! {
             fn #decode_fn(row: &::postgres::Row) -> Result<#full, QueryError> {
@@ -565,14 +642,10 @@ fn plan(
     } else {
         let mut wanted = Vec::new();
         for (i, (c, _, _)) in columns.iter().enumerate() {
-            let field = if c.name == "?column?" || c.name.is_empty() {
-                // sqlc's name for a column PostgreSQL leaves unnamed.
-                format!("column_{}", i + 1)
-            } else {
-                snake("column", &c.name).map_err(|e| query_error(q, e.to_string()))?
-            };
-            let prefix = c.origin.as_ref().map(|o| o.relation.name.clone());
-            wanted.push((field, prefix));
+            wanted.push((
+                column_field(q, i, c)?,
+                c.origin.as_ref().map(|o| o.relation.name.clone()),
+            ));
         }
         let names = unique_fields(&wanted).map_err(|e| query_error(q, e.to_string()))?;
         let names: Vec<Ident> = rename(q, FieldKind::Columns, names, options)?
@@ -622,9 +695,23 @@ fn plan(
             quote! { result.as_ref().ok().map(|rows| rows.len() as u64) },
         ),
         Command::Exec => (quote! { () }, quote! { result.as_ref().ok().map(|()| 0) }),
-        Command::ExecRows | Command::ExecResult => {
+        Command::ExecRows | Command::ExecResult | Command::CopyFrom => {
             (quote! { u64 }, quote! { result.as_ref().ok().copied() })
         }
+        Command::BatchExec => (quote! { () }, quote! { result.as_ref().ok().map(|()| 0) }),
+        Command::BatchOne => (
+            quote! { Vec<#row_type> },
+            quote! { result.as_ref().ok().map(|rows| rows.len() as u64) },
+        ),
+        Command::BatchMany => (
+            quote! { Vec<Vec<#row_type>> },
+            quote! {
+                result
+                    .as_ref()
+                    .ok()
+                    .map(|items| items.iter().map(|rows| rows.len() as u64).sum())
+            },
+        ),
     };
 
     // How each parameter is sent unprepared, and whether a type must be resolved first.
@@ -665,9 +752,29 @@ fn plan(
         match def.command {
             Command::One => " No row: [`QueryError::NotFound`].",
             Command::Opt => " More than one row: [`QueryError::TooManyRows`].",
+            Command::BatchOne => " Exactly one row per item.",
             _ => "",
         }
     ));
+    if def.command.takes_slice() && def.command != Command::CopyFrom {
+        doc.push(String::new());
+        doc.push(
+            "Runs once per item of `items`: the blocking flavour one item after another, \
+             the async one pipelined (every item sent before the first result is read). \
+             A failure is [`QueryError::Batch`] with the failing item's index; items before \
+             it have run, so call it inside `session.transaction()` to make the batch all \
+             or nothing."
+                .to_owned(),
+        );
+    }
+    if let Some(copy) = &def.copy {
+        doc.push(String::new());
+        doc.push(format!(
+            "Sends `rows` in one {}: returns the number of rows copied. \
+             All or nothing: a bad row fails the whole COPY.",
+            code(&copy.sql)
+        ));
+    }
     for note in &q.notes {
         doc.push(String::new());
         doc.push(note.clone());
@@ -693,11 +800,14 @@ fn plan(
         method,
         name: def.name.clone(),
         command: def.command,
-        sql: def.sql.clone(),
+        sql: def
+            .copy
+            .as_ref()
+            .map_or_else(|| def.sql.clone(), |c| c.sql.clone()),
         source: def.location(),
         params: q.params.iter().map(|p| p.name.clone()).collect(),
         columns: q.columns.iter().map(|c| c.name.clone()).collect(),
-        param_oids: if q.params.iter().any(|p| p.wire_oid != 0) {
+        param_oids: if def.copy.is_none() && q.params.iter().any(|p| p.wire_oid != 0) {
             q.params.iter().map(|p| p.wire_oid).collect()
         } else {
             Vec::new()
@@ -713,10 +823,226 @@ fn plan(
             command: def.command,
             param_refs,
             decode_fn,
+            values_fn,
+            slice_arg,
         },
         forward_args,
         rows_expr,
     })
+}
+
+/// The field a result column wants: its snake_case name (`column_N` for an unnamed one).
+fn column_field(q: &InferredQuery, i: usize, c: &InferredColumn) -> Result<String, Error> {
+    if c.name == "?column?" || c.name.is_empty() {
+        // sqlc's name for a column PostgreSQL leaves unnamed.
+        Ok(format!("column_{}", i + 1))
+    } else {
+        snake("column", &c.name).map_err(|e| query_error(q, e.to_string()))
+    }
+}
+
+/// One field of a row with `sqlc.embed`: a plain column, or an embedded table.
+enum RowField<'a> {
+    Column(usize),
+    Embed(&'a InferredEmbed, &'a Relation),
+}
+
+/// The row type and decode function of a query with `sqlc.embed`: each embed is one
+/// field holding the table's model struct (`Option` when the table is on the nullable
+/// side of an outer join), the other columns are fields as usual. A row that is a single
+/// embed, not optional, is the model struct itself.
+fn embedded_row(
+    q: &InferredQuery,
+    columns: &[(&InferredColumn, TokenStream, TokenStream)],
+    model: &SchemaModel,
+    options: &Options,
+    items: &mut Vec<TokenStream>,
+) -> Result<TokenStream, Error> {
+    let def = &q.def;
+    let type_name = upper_camel("query name", &def.name)?;
+    let variant = ident(&type_name);
+    let method = snake("query name", &def.name)?;
+    let decode_fn = ident(&format!("decode_{method}"));
+    let embed_error = |e: &InferredEmbed, message: String| Error::Query {
+        location: format!("{}:{}", def.file, e.line),
+        name: def.name.clone(),
+        message,
+    };
+    // Fields in column order.
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while i < columns.len() {
+        if let Some(e) = q.embeds.iter().find(|e| e.first == i) {
+            let Some(relation) = model.relations.iter().find(|r| r.name == e.relation) else {
+                return Err(embed_error(
+                    e,
+                    format!(
+                        "sqlc.embed({}): `{}` has no struct in models.rs (is it excluded by gen.toml's filter?); include it there or select `{}.*` instead",
+                        e.name,
+                        e.relation.display_name(),
+                        e.name
+                    ),
+                ));
+            };
+            let names: Vec<&str> = columns[e.first..e.first + e.len]
+                .iter()
+                .map(|(c, _, _)| c.name.as_str())
+                .collect();
+            let expected: Vec<&str> = relation.columns.iter().map(|c| c.name.as_str()).collect();
+            if names != expected {
+                return Err(embed_error(
+                    e,
+                    format!(
+                        "sqlc.embed({}): its columns ({}) are not every column of `{}` in models.rs ({}): embed a table or view of the FROM clause, not a subquery or CTE (or, if the table changed, run `cargo xtask gen` after migrating)",
+                        e.name,
+                        names.join(", "),
+                        e.relation.display_name(),
+                        expected.join(", ")
+                    ),
+                ));
+            }
+            fields.push(RowField::Embed(e, relation));
+            i += e.len;
+        } else {
+            fields.push(RowField::Column(i));
+            i += 1;
+        }
+    }
+    // Names: an embed is named after its table (sqlc's rule), or after what is written in
+    // `sqlc.embed(...)` when one table is embedded twice.
+    let mut wanted = Vec::new();
+    for field in &fields {
+        wanted.push(match field {
+            RowField::Column(i) => {
+                let c = columns[*i].0;
+                (
+                    column_field(q, *i, c)?,
+                    c.origin.as_ref().map(|o| o.relation.name.clone()),
+                )
+            }
+            RowField::Embed(e, _) => {
+                let twice = q.embeds.iter().filter(|o| o.relation == e.relation).count() > 1;
+                let name = if twice {
+                    e.name.clone()
+                } else {
+                    e.relation.display_name()
+                };
+                (
+                    snake("column", &name).map_err(|err| embed_error(e, err.to_string()))?,
+                    None,
+                )
+            }
+        });
+    }
+    let names = unique_fields(&wanted).map_err(|e| query_error(q, e.to_string()))?;
+    let names: Vec<Ident> = rename(q, FieldKind::Columns, names, options)?
+        .iter()
+        .map(|f| ident(f))
+        .collect();
+
+    let mut defs = Vec::new();
+    let mut reads = Vec::new();
+    let mut single_model = None;
+    for (field, name) in fields.iter().zip(&names) {
+        match field {
+            RowField::Column(i) => {
+                let (c, _, full) = &columns[*i];
+                let doc = doc_attrs(&column_doc(c));
+                defs.push(quote! { #doc pub #name: #full, });
+                let i = proc_macro2::Literal::usize_unsuffixed(*i);
+                reads.push(quote! { #name: read_column(row, QueryId::#variant, #i)?, });
+            }
+            RowField::Embed(e, relation) => {
+                let struct_name = codegen::models::struct_name(relation, &options.codegen)?;
+                let path: syn::Path = syn::parse_str(&format!(
+                    "{}::{}",
+                    options.models_module,
+                    ident(&struct_name)
+                ))
+                .map_err(|err| query_error(q, format!("bad models module path: {err}")))?;
+                let path = quote! { #path };
+                let embedded = &columns[e.first..e.first + e.len];
+                // Optional when a NOT NULL column of the table may be NULL here: the row
+                // is absent exactly when its first NOT NULL column is NULL.
+                let optional = embedded
+                    .iter()
+                    .zip(&relation.columns)
+                    .any(|((c, _, _), rc)| rc.not_null && c.nullable);
+                let key = relation.columns.iter().position(|rc| rc.not_null);
+                let mut field_reads = Vec::new();
+                for (k, rc) in relation.columns.iter().enumerate() {
+                    let f = ident(&codegen::models::field_name(
+                        relation,
+                        rc,
+                        &options.codegen,
+                    )?);
+                    let index = proc_macro2::Literal::usize_unsuffixed(e.first + k);
+                    if optional && Some(k) == key {
+                        field_reads.push(quote! { #f: key, });
+                    } else {
+                        field_reads
+                            .push(quote! { #f: read_column(row, QueryId::#variant, #index)?, });
+                    }
+                }
+                let build = quote! { #path { #(#field_reads)* } };
+                let mut doc = vec![format!(
+                    "{}: every column of {}{}.",
+                    code(&format!("sqlc.embed({})", e.name)),
+                    code(&e.relation.display_name()),
+                    if optional {
+                        ", `None` when the row is absent (the nullable side of an outer join)"
+                    } else {
+                        ""
+                    }
+                )];
+                if let (true, Some(k)) = (optional, key) {
+                    let index = proc_macro2::Literal::usize_unsuffixed(e.first + k);
+                    doc.push(format!(
+                        "Absent when its NOT NULL column {} is NULL.",
+                        code(&relation.columns[k].name)
+                    ));
+                    reads.push(quote! {
+                        #name: match read_column(row, QueryId::#variant, #index)? {
+                            Some(key) => Some(#build),
+                            None => None,
+                        },
+                    });
+                    defs.push({
+                        let doc = doc_attrs(&doc);
+                        quote! { #doc pub #name: Option<#path>, }
+                    });
+                } else {
+                    if fields.len() == 1 {
+                        single_model = Some((path.clone(), build.clone()));
+                    }
+                    reads.push(quote! { #name: #build, });
+                    let doc = doc_attrs(&doc);
+                    defs.push(quote! { #doc pub #name: #path, });
+                }
+            }
+        }
+    }
+    if let Some((path, build)) = single_model {
+        items.push(quote! {
+            fn #decode_fn(row: &::postgres::Row) -> Result<#path, QueryError> {
+                Ok(#build)
+            }
+        });
+        return Ok(quote! { #path });
+    }
+    let row_struct = ident(&format!("{type_name}Row"));
+    let doc = doc_attrs(&[format!("A row of [`Querier::{method}`].")]);
+    items.push(quote! {
+        #doc
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct #row_struct {
+            #(#defs)*
+        }
+        fn #decode_fn(row: &::postgres::Row) -> Result<#row_struct, QueryError> {
+            Ok(#row_struct { #(#reads)* })
+        }
+    });
+    Ok(quote! { #row_struct })
 }
 
 /// `names` with the query's `gen.toml` renames applied.
@@ -887,12 +1213,13 @@ fn query_id(plans: &[Plan]) -> TokenStream {
                 match self { #(#name)* }
             }
 
-            /// `:one`, `:opt`, `:many`, `:exec` or `:execrows`.
+            /// `:one`, `:opt`, `:many`, `:exec`, `:execrows`, `:execresult`, `:batchexec`,
+            /// `:batchone`, `:batchmany` or `:copyfrom`.
             pub const fn command(self) -> &'static str {
                 match self { #(#command)* }
             }
 
-            /// The SQL sent to the server (parameters as `$n`).
+            /// The SQL sent to the server (parameters as `$n`; for `:copyfrom`, the `COPY`).
             pub const fn sql(self) -> &'static str {
                 match self { #(#sql)* }
             }

@@ -46,6 +46,22 @@ pub struct InferredQuery {
     /// Things the reader of the generated docs should know (e.g. the plan could not be
     /// read, so NOT NULL columns were left optional).
     pub notes: Vec<String>,
+    /// Where each `sqlc.embed(...)` is among [`InferredQuery::columns`].
+    pub embeds: Vec<InferredEmbed>,
+}
+
+/// The columns of one `sqlc.embed(name)`: every column of `relation`, in table order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InferredEmbed {
+    /// As written in `sqlc.embed(...)` (a table or its alias).
+    pub name: String,
+    pub relation: QualifiedName,
+    /// Index of its first column.
+    pub first: usize,
+    /// How many columns it has.
+    pub len: usize,
+    /// 1-based file line of the `sqlc.embed`.
+    pub line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,11 +309,17 @@ pub fn infer_with(
                     ),
                 });
             }
+            let embeds = if def.embeds.is_empty() {
+                Vec::new()
+            } else {
+                locate_embeds(client, def, &columns)?
+            };
             out.push(InferredQuery {
                 def: def.clone(),
                 params,
                 columns,
                 notes,
+                embeds,
             });
         }
         Ok(())
@@ -338,6 +360,94 @@ fn apply_proofs(columns: &mut [InferredColumn], analysis: &Analysis, notes: &mut
             col.nullable = false;
         }
     }
+}
+
+/// Where the columns of each `sqlc.embed` of `def` are: prepares the statement once more
+/// with marker columns around each `name.*`, which also proves that each one is a whole
+/// item of the top-level SELECT (or RETURNING) list.
+fn locate_embeds(
+    client: &mut Client,
+    def: &QueryDef,
+    columns: &[InferredColumn],
+) -> Result<Vec<InferredEmbed>, Error> {
+    const END: &str = "sqlc.embed end";
+    let mut probe = def.sql.clone();
+    for (k, e) in def.embeds.iter().enumerate().rev() {
+        probe.replace_range(
+            e.start..e.end,
+            &format!(
+                "NULL::int4 AS \"sqlc.embed {k}\", {}, NULL::int4 AS \"{END}\"",
+                &def.sql[e.start..e.end]
+            ),
+        );
+    }
+    let at = |e: &crate::annotate::Embed, message: String| Error::Query {
+        location: format!("{}:{}", def.file, e.line),
+        name: def.name.clone(),
+        message,
+    };
+    let whole_item = |e: &crate::annotate::Embed, detail: &str| {
+        at(
+            e,
+            format!(
+                "sqlc.embed({}) must be a whole item of the query's SELECT list (`SELECT sqlc.embed(t), x.name FROM t ...`), not inside an expression or a subquery{detail}",
+                e.name
+            ),
+        )
+    };
+    let statement = match client.prepare(&probe) {
+        Ok(s) => s,
+        Err(err) => {
+            let detail = format!(" (PostgreSQL: {})", pgerror::describe(&err));
+            return Err(whole_item(&def.embeds[0], &detail));
+        }
+    };
+    let names: Vec<&str> = statement.columns().iter().map(|c| c.name()).collect();
+    let mut out = Vec::new();
+    for (k, e) in def.embeds.iter().enumerate() {
+        let marker = format!("sqlc.embed {k}");
+        let starts: Vec<usize> = (0..names.len()).filter(|&i| names[i] == marker).collect();
+        let [start] = starts.as_slice() else {
+            return Err(whole_item(e, ""));
+        };
+        let Some(end) = (start + 1..names.len()).find(|&i| names[i] == END) else {
+            return Err(whole_item(e, ""));
+        };
+        let markers_before = names[..*start]
+            .iter()
+            .filter(|n| n.starts_with("sqlc.embed "))
+            .count();
+        let first = start - markers_before;
+        let len = end - start - 1;
+        let cols = columns.get(first..first + len).unwrap_or_default();
+        let relation = cols
+            .first()
+            .and_then(|c| c.origin.as_ref())
+            .map(|o| o.relation.clone());
+        let Some(relation) = relation.filter(|r| {
+            len > 0
+                && cols.len() == len
+                && cols
+                    .iter()
+                    .all(|c| c.origin.as_ref().is_some_and(|o| o.relation == *r))
+        }) else {
+            return Err(at(
+                e,
+                format!(
+                    "sqlc.embed({}): `{}` is not a table or view of the FROM clause (a subquery, CTE or function has no model struct); select `{}.*` instead",
+                    e.name, e.name, e.name
+                ),
+            ));
+        };
+        out.push(InferredEmbed {
+            name: e.name.clone(),
+            relation,
+            first,
+            len,
+            line: e.line,
+        });
+    }
+    Ok(out)
 }
 
 /// The generic plan of `def` as EXPLAIN JSON text (inside the caller's transaction).

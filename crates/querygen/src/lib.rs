@@ -5,7 +5,10 @@
 //! the throwaway database it has just migrated and writes `generated/queries.rs`: a
 //! `Querier` trait with one typed method per query, implemented by `Session` (a connection
 //! or transaction whose statements are prepared once and cached) and forwarded by
-//! `Metered` (per-query counts and times). One job per module:
+//! `Metered` (per-query counts and times). sqlc's `sqlc.embed(t)` is a field holding the
+//! table's model struct; `:batchexec`/`:batchone`/`:batchmany` take a slice of parameters
+//! (a loop when blocking, pipelined when async); `:copyfrom` sends a slice through binary
+//! `COPY`. One job per module:
 //!
 //! - [`annotate`]: `.sql` files → [`annotate::QueryDef`]s (names, commands, parameters, docs);
 //! - [`infer`]: prepare on the live database → parameter and column types, nullability;

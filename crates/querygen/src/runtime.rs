@@ -32,6 +32,11 @@ pub enum QueryError {
         column: &'static str,
         source: ::postgres::Error,
     },
+    /// Item `index` (0-based) of a `:batchexec`, `:batchone` or `:batchmany` call failed.
+    Batch {
+        index: usize,
+        source: Box<QueryError>,
+    },
 }
 
 impl QueryError {
@@ -43,19 +48,41 @@ impl QueryError {
             | QueryError::TooManyRows { query, .. }
             | QueryError::UnexpectedNull { query, .. }
             | QueryError::Decode { query, .. } => *query,
+            QueryError::Batch { source, .. } => source.query(),
         }
     }
 
-    /// A `:one` query found no row.
+    /// A `:one` query (or an item of a `:batchone` one) found no row.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, QueryError::NotFound { .. })
+        match self {
+            QueryError::NotFound { .. } => true,
+            QueryError::Batch { source, .. } => source.is_not_found(),
+            _ => false,
+        }
     }
 
-    /// The `postgres` error of a [`QueryError::Db`] (SQLSTATE, constraint name, ...).
+    /// The `postgres` error of a [`QueryError::Db`] (SQLSTATE, constraint name, ...), also
+    /// inside a [`QueryError::Batch`].
     pub fn postgres(&self) -> Option<&::postgres::Error> {
         match self {
             QueryError::Db { source, .. } => Some(source),
+            QueryError::Batch { source, .. } => source.postgres(),
             _ => None,
+        }
+    }
+
+    /// The index of the failing item of a batch call.
+    pub fn batch_index(&self) -> Option<usize> {
+        match self {
+            QueryError::Batch { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    fn in_batch(self, index: usize) -> QueryError {
+        QueryError::Batch {
+            index,
+            source: Box::new(self),
         }
     }
 
@@ -79,6 +106,12 @@ impl ::std::fmt::Display for QueryError {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         let query = self.query();
         write!(f, "query {} ({}): ", query.name(), query.source())?;
+        self.fmt_detail(f)
+    }
+}
+
+impl QueryError {
+    fn fmt_detail(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         match self {
             QueryError::Db { source, .. } => match source.as_db_error() {
                 Some(db) => write!(
@@ -100,6 +133,10 @@ impl ::std::fmt::Display for QueryError {
             QueryError::Decode { column, source, .. } => {
                 write!(f, "cannot decode column {column}: {source}")
             }
+            QueryError::Batch { index, source } => {
+                write!(f, "item {index} of the batch: ")?;
+                source.fmt_detail(f)
+            }
         }
     }
 }
@@ -108,6 +145,7 @@ impl ::std::error::Error for QueryError {
     fn source(&self) -> Option<&(dyn ::std::error::Error + 'static)> {
         match self {
             QueryError::Db { source, .. } | QueryError::Decode { source, .. } => Some(source),
+            QueryError::Batch { source, .. } => ::std::error::Error::source(source.as_ref()),
             _ => None,
         }
     }
@@ -122,6 +160,48 @@ fn read_column<'r, T: ::postgres::types::FromSql<'r>>(
 ) -> Result<T, QueryError> {
     row.try_get(index)
         .map_err(|source| QueryError::decode(query, index, source))
+}
+
+/// The rows of each item of a `:batchone` call, decoded: exactly one row per item.
+#[allow(dead_code)]
+fn batch_one<T>(
+    query: QueryId,
+    results: Vec<Vec<::postgres::Row>>,
+    decode: fn(&::postgres::Row) -> Result<T, QueryError>,
+) -> Result<Vec<T>, QueryError> {
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(index, rows)| {
+            match rows.as_slice() {
+                [row] => decode(row),
+                [] => Err(QueryError::NotFound { query }),
+                _ => Err(QueryError::TooManyRows {
+                    query,
+                    rows: rows.len(),
+                }),
+            }
+            .map_err(|e| e.in_batch(index))
+        })
+        .collect()
+}
+
+/// The rows of each item of a `:batchmany` call, decoded.
+#[allow(dead_code)]
+fn batch_many<T>(
+    results: Vec<Vec<::postgres::Row>>,
+    decode: fn(&::postgres::Row) -> Result<T, QueryError>,
+) -> Result<Vec<Vec<T>>, QueryError> {
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(index, rows)| {
+            rows.iter()
+                .map(decode)
+                .collect::<Result<Vec<T>, QueryError>>()
+                .map_err(|e| e.in_batch(index))
+        })
+        .collect()
 }
 
 /// How a session sends its queries.
@@ -220,6 +300,23 @@ impl StatementCache {
         self.custom_types = Some(types);
     }
 
+    /// The types `query`'s parameters are sent as when unprepared, and the column types
+    /// of a `:copyfrom` (custom types resolved by then).
+    fn wire_types(&self, query: QueryId) -> Vec<::postgres::types::Type> {
+        query
+            .param_types()
+            .iter()
+            .map(|wire| match *wire {
+                WireType::Builtin(oid) => builtin_type(oid),
+                WireType::Custom(i) => self
+                    .custom_types
+                    .as_ref()
+                    .and_then(|types| types.get(i).cloned())
+                    .unwrap_or_else(|| builtin_type(0)),
+            })
+            .collect()
+    }
+
     /// The parameters of an unprepared call, each with the type it is sent as.
     fn typed_params<'a>(
         &self,
@@ -228,18 +325,22 @@ impl StatementCache {
     ) -> Vec<(&'a (dyn ::postgres::types::ToSql + Sync), ::postgres::types::Type)> {
         params
             .iter()
-            .zip(query.param_types())
-            .map(|(&param, wire)| {
-                let ty = match *wire {
-                    WireType::Builtin(oid) => builtin_type(oid),
-                    WireType::Custom(i) => self
-                        .custom_types
-                        .as_ref()
-                        .and_then(|types| types.get(i).cloned())
-                        .unwrap_or_else(|| builtin_type(0)),
-                };
-                (param, ty)
-            })
+            .copied()
+            .zip(self.wire_types(query))
+            .collect()
+    }
+
+    /// The results of a pipelined batch, or the first failing item's error.
+    #[allow(dead_code)]
+    fn batch_results<T>(
+        &mut self,
+        query: QueryId,
+        results: Vec<Result<T, ::postgres::Error>>,
+    ) -> Result<Vec<T>, QueryError> {
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(index, result)| result.map_err(|source| self.failed(query, source).in_batch(index)))
             .collect()
     }
 
@@ -296,6 +397,15 @@ fn custom_types_sql() -> String {
         sql.push_str(ty);
     }
     sql
+}
+
+/// The types of the columns of [`custom_types_sql`]'s row after the first: the
+/// [`CUSTOM_TYPES`], in order.
+fn column_types(columns: &[::postgres::Column]) -> Vec<::postgres::types::Type> {
+    columns[1..]
+        .iter()
+        .map(|column| column.type_().clone())
+        .collect()
 }
 
 /// Step 2: the `DEALLOCATE`s of the statements the lookups prepared (since `$1`), to run

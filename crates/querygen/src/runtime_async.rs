@@ -192,6 +192,183 @@ impl<C: AsyncExecutor, S: ::std::borrow::BorrowMut<StatementCache> + Send> Async
     }
 }
 
+#[allow(dead_code)]
+impl<C: AsyncExecutor, S: ::std::borrow::BorrowMut<StatementCache> + Send> AsyncSession<C, S> {
+    /// `:batchone` and `:batchmany`: the statement once per item, pipelined (every item
+    /// is sent before the first result is awaited; prepared once first). Every item runs;
+    /// the first failure (by index) is the error.
+    async fn run_batch<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        items: impl Iterator<Item = [&'p (dyn ::tokio_postgres::types::ToSql + Sync); N]> + Send,
+    ) -> Result<Vec<Vec<::tokio_postgres::Row>>, QueryError> {
+        let client = self.client.generic_client();
+        let cache = self.cache.borrow_mut();
+        let items: Vec<_> = items.collect();
+        let results = match self.execution {
+            Execution::Prepared => {
+                let statement = prepare(client, cache, query).await?;
+                join_all(
+                    items
+                        .iter()
+                        .map(|params| ::tokio_postgres::GenericClient::query(client, &statement, params)),
+                )
+                .await
+            }
+            Execution::Unprepared => {
+                resolve_custom_types(client, cache, query).await?;
+                let typed: Vec<_> = items
+                    .iter()
+                    .map(|params| cache.typed_params(query, params))
+                    .collect();
+                join_all(typed.iter().map(|params| {
+                    ::tokio_postgres::GenericClient::query_typed(client, query.sql(), params)
+                }))
+                .await
+            }
+        };
+        cache.batch_results(query, results)
+    }
+
+    /// `:batchexec`: [`AsyncSession::run_batch`] without rows.
+    async fn run_batch_execute<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        items: impl Iterator<Item = [&'p (dyn ::tokio_postgres::types::ToSql + Sync); N]> + Send,
+    ) -> Result<Vec<u64>, QueryError> {
+        let client = self.client.generic_client();
+        let cache = self.cache.borrow_mut();
+        let items: Vec<_> = items.collect();
+        let results = match self.execution {
+            Execution::Prepared => {
+                let statement = prepare(client, cache, query).await?;
+                join_all(
+                    items
+                        .iter()
+                        .map(|params| ::tokio_postgres::GenericClient::execute(client, &statement, params)),
+                )
+                .await
+            }
+            Execution::Unprepared => {
+                resolve_custom_types(client, cache, query).await?;
+                let typed: Vec<_> = items
+                    .iter()
+                    .map(|params| cache.typed_params(query, params))
+                    .collect();
+                join_all(typed.iter().map(|params| {
+                    ::tokio_postgres::GenericClient::execute_typed(client, query.sql(), params)
+                }))
+                .await
+            }
+        };
+        cache.batch_results(query, results)
+    }
+
+    /// `:copyfrom`: every row in one `COPY ... FROM STDIN (FORMAT binary)`; see the
+    /// blocking `Session`'s for the statement cache and poolers.
+    async fn run_copy<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        rows: impl Iterator<Item = [&'p (dyn ::tokio_postgres::types::ToSql + Sync); N]> + Send,
+    ) -> Result<u64, QueryError> {
+        let client = self.client.generic_client();
+        let cache = self.cache.borrow_mut();
+        if cache.needs_custom_types(query) {
+            match self.execution {
+                // The driver's own type lookups stay cached, as for any prepared query.
+                Execution::Prepared => {
+                    let statement = ::tokio_postgres::GenericClient::prepare(client, &custom_types_sql())
+                        .await
+                        .map_err(|source| QueryError::Db { query, source })?;
+                    cache.set_custom_types(column_types(statement.columns()));
+                }
+                Execution::Unprepared => resolve_custom_types(client, cache, query).await?,
+            }
+        }
+        let types = cache.wire_types(query);
+        let copied = match self.execution {
+            Execution::Prepared => {
+                let statement = prepare(client, cache, query).await?;
+                async {
+                    let sink = ::tokio_postgres::GenericClient::client(client)
+                        .copy_in(&statement)
+                        .await?;
+                    copy_rows(
+                        ::tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types),
+                        rows,
+                    )
+                    .await
+                }
+                .await
+            }
+            Execution::Unprepared => {
+                async {
+                    let transaction =
+                        ::tokio_postgres::GenericClient::transaction(client).await?;
+                    let sink = transaction.copy_in(query.sql()).await?;
+                    let copied = copy_rows(
+                        ::tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types),
+                        rows,
+                    )
+                    .await?;
+                    transaction.commit().await?;
+                    Ok(copied)
+                }
+                .await
+            }
+        };
+        copied.map_err(|source| cache.failed(query, source))
+    }
+}
+
+/// Write `rows` in COPY's binary format; the number of rows copied.
+async fn copy_rows<'p, const N: usize>(
+    writer: ::tokio_postgres::binary_copy::BinaryCopyInWriter,
+    rows: impl Iterator<Item = [&'p (dyn ::tokio_postgres::types::ToSql + Sync); N]>,
+) -> Result<u64, ::tokio_postgres::Error> {
+    let mut writer = ::std::pin::pin!(writer);
+    for row in rows {
+        writer.as_mut().write(&row).await?;
+    }
+    writer.finish().await
+}
+
+/// Poll every future to completion, all of them from the start (so that tokio_postgres
+/// pipelines their requests); the outputs in order. Pipelined responses arrive in order,
+/// so after the first round only the first unfinished future is polled until it is done.
+async fn join_all<F: ::std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<::std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    let mut started = 0;
+    let mut next = 0;
+    ::std::future::poll_fn(|cx| {
+        while next < futures.len() {
+            if outputs[next].is_none() {
+                match futures[next].as_mut().poll(cx) {
+                    ::std::task::Poll::Ready(output) => outputs[next] = Some(output),
+                    ::std::task::Poll::Pending => break,
+                }
+            }
+            next += 1;
+        }
+        // Start the futures not yet polled, so that their requests are sent.
+        started = started.max(next + 1);
+        while started < futures.len() {
+            if let ::std::task::Poll::Ready(output) = futures[started].as_mut().poll(cx) {
+                outputs[started] = Some(output);
+            }
+            started += 1;
+        }
+        if next < futures.len() {
+            ::std::task::Poll::Pending
+        } else {
+            ::std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
+}
+
 /// The statement of `query` on this connection, prepared on first use.
 async fn prepare<G: ::tokio_postgres::GenericClient + Sync>(
     client: &G,
@@ -229,10 +406,7 @@ async fn resolve_custom_types<G: ::tokio_postgres::GenericClient + Send + Sync>(
         .await
         .map_err(failed)?;
     let since: ::std::time::SystemTime = row.try_get(0).map_err(failed)?;
-    let types = row.columns()[1..]
-        .iter()
-        .map(|column| column.type_().clone())
-        .collect();
+    let types = column_types(row.columns());
     let deallocate: String = transaction
         .query_typed_one(
             LOOKUP_STATEMENTS_SQL,

@@ -184,6 +184,95 @@ impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
     }
 }
 
+#[allow(dead_code)]
+impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
+    /// `:batchone` and `:batchmany`: the statement once per item, in order, on this
+    /// session's connection (one round trip each); the first failure stops the batch.
+    fn run_batch<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        items: impl Iterator<Item = [&'p (dyn ::postgres::types::ToSql + Sync); N]>,
+    ) -> Result<Vec<Vec<::postgres::Row>>, QueryError> {
+        items
+            .enumerate()
+            .map(|(index, params)| {
+                self.run_many(query, &params)
+                    .map_err(|e| e.in_batch(index))
+            })
+            .collect()
+    }
+
+    /// `:batchexec`: [`Session::run_batch`] without rows.
+    fn run_batch_execute<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        items: impl Iterator<Item = [&'p (dyn ::postgres::types::ToSql + Sync); N]>,
+    ) -> Result<Vec<u64>, QueryError> {
+        items
+            .enumerate()
+            .map(|(index, params)| {
+                self.run_execute(query, &params)
+                    .map_err(|e| e.in_batch(index))
+            })
+            .collect()
+    }
+
+    /// `:copyfrom`: every row in one `COPY ... FROM STDIN (FORMAT binary)`. Prepared, the
+    /// `COPY` statement is cached like any other; unprepared, it runs in a transaction (a
+    /// savepoint inside one) so that a transaction pooler keeps one server connection for
+    /// the driver's statement, closed before it ends.
+    fn run_copy<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        rows: impl Iterator<Item = [&'p (dyn ::postgres::types::ToSql + Sync); N]>,
+    ) -> Result<u64, QueryError> {
+        let client = self.client.generic_client();
+        let cache = self.cache.borrow_mut();
+        if cache.needs_custom_types(query) {
+            match self.execution {
+                // The driver's own type lookups stay cached, as for any prepared query.
+                Execution::Prepared => {
+                    let statement = ::postgres::GenericClient::prepare(client, &custom_types_sql())
+                        .map_err(|source| QueryError::Db { query, source })?;
+                    cache.set_custom_types(column_types(statement.columns()));
+                }
+                Execution::Unprepared => resolve_custom_types(client, cache, query)?,
+            }
+        }
+        let types = cache.wire_types(query);
+        match self.execution {
+            Execution::Prepared => {
+                let statement = prepare(client, cache, query)?;
+                ::postgres::GenericClient::copy_in(client, &statement)
+                    .and_then(|writer| copy_rows(writer, &types, rows))
+            }
+            Execution::Unprepared => ::postgres::GenericClient::transaction(client).and_then(
+                |mut transaction| {
+                    let copied = transaction
+                        .copy_in(query.sql())
+                        .and_then(|writer| copy_rows(writer, &types, rows))?;
+                    transaction.commit()?;
+                    Ok(copied)
+                },
+            ),
+        }
+        .map_err(|source| cache.failed(query, source))
+    }
+}
+
+/// Write `rows` in COPY's binary format; the number of rows copied.
+fn copy_rows<'p, const N: usize>(
+    writer: ::postgres::CopyInWriter<'_>,
+    types: &[::postgres::types::Type],
+    rows: impl Iterator<Item = [&'p (dyn ::postgres::types::ToSql + Sync); N]>,
+) -> Result<u64, ::postgres::Error> {
+    let mut writer = ::postgres::binary_copy::BinaryCopyInWriter::new(writer, types);
+    for row in rows {
+        writer.write(&row)?;
+    }
+    writer.finish()
+}
+
 /// The statement of `query` on this connection, prepared on first use.
 fn prepare<G: ::postgres::GenericClient>(
     client: &mut G,
@@ -219,10 +308,7 @@ fn resolve_custom_types<G: ::postgres::GenericClient>(
         .query_typed_one(&custom_types_sql(), &[])
         .map_err(failed)?;
     let since: ::std::time::SystemTime = row.try_get(0).map_err(failed)?;
-    let types = row.columns()[1..]
-        .iter()
-        .map(|column| column.type_().clone())
-        .collect();
+    let types = column_types(row.columns());
     let deallocate: String = transaction
         .query_typed_one(
             LOOKUP_STATEMENTS_SQL,

@@ -102,7 +102,7 @@ fn annotation_errors_come_first_and_all_together() {
     assert_eq!(
         err,
         "queries.sql:1: SQL outside any query: every statement needs a `-- name: Name :command` line above it\n\
-         queries.sql:2: unknown command `:uno` for query `A`; expected one of :one, :opt, :many, :exec, :execrows, :execresult\n\
+         queries.sql:2: unknown command `:uno` for query `A`; expected one of :one, :opt, :many, :exec, :execrows, :execresult, :batchexec, :batchone, :batchmany, :copyfrom\n\
          queries.sql:5: unannotated statement after query `B`: each statement needs its own `-- name: Name :command` line"
     );
 }
@@ -175,4 +175,42 @@ fn gen_step_parses_before_any_database_work_and_tracks_its_inputs() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, text.replace("AsyncQuerier", "AsyncQuerie")).unwrap();
     assert!(!step.is_current(out.path()), "an edit of queries_async.rs");
+}
+
+#[test]
+fn embed_problems_name_the_line_and_what_to_write() {
+    let e = error("-- name: InExpr :many\nSELECT row_to_json(\n  sqlc.embed(parent))\nFROM parent");
+    assert!(
+        e.starts_with("queries.sql:3: query `InExpr`: sqlc.embed(parent) must be a whole item of the query's SELECT list"),
+        "{e}"
+    );
+    let e = error("-- name: Sub :many\nSELECT sqlc.embed(s) FROM (SELECT id FROM parent) s");
+    assert!(
+        e.starts_with("queries.sql:2: query `Sub`: sqlc.embed(s): its columns (id) are not every column of `parent`"),
+        "{e}"
+    );
+    let e = error("-- name: Copy :copyfrom\nINSERT INTO parent (id) VALUES (@id) RETURNING id");
+    assert!(
+        e.contains("queries.sql:2: query `Copy`: :copyfrom needs"),
+        "{e}"
+    );
+}
+
+#[test]
+fn embed_of_a_table_without_a_model_struct_is_an_error() {
+    let db = fixture_db();
+    let mut client = db.connect().unwrap();
+    let mut model = model_of(&mut client);
+    model.relations.retain(|r| r.name.name != "parent");
+    let e = querygen::generate_str(
+        "-- name: E :many\n\nSELECT sqlc.embed(parent) FROM parent",
+        &mut client,
+        &model,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "queries.sql:3: query `E`: sqlc.embed(parent): `parent` has no struct in models.rs (is it excluded by gen.toml's filter?); include it there or select `parent.*` instead"
+    );
 }

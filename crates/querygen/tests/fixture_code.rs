@@ -216,3 +216,124 @@ fn parameters_enums_arrays_domains_and_nullable() {
     assert_eq!(QueryId::ParentsByCodes.param_oids(), [1009]);
     assert_eq!(QueryId::GetParent.source(), "fixture/queries.sql:5");
 }
+
+#[test]
+fn embeds_are_model_structs_optional_on_the_outer_join_side() {
+    use generated::models::{Child, ParentView};
+    let db = fixture_db();
+    let mut q = session(&db);
+    let rows: Vec<ChildrenWithParentRow> = q.children_with_parent().unwrap();
+    let got: Vec<(Child, Option<i32>, i32)> = rows
+        .into_iter()
+        .map(|r| (r.child, r.parent.map(|p| p.id), r.weird_plus_one))
+        .collect();
+    assert_eq!(got[0].0.label, "ten");
+    assert_eq!(
+        got.iter()
+            .map(|(c, p, w)| (c.id, *p, *w))
+            .collect::<Vec<_>>(),
+        [(10, Some(1), 1), (11, Some(1), 1), (20, None, 1)]
+    );
+    let one: Parent = q.embed_only(2).unwrap();
+    assert_eq!((one.name.as_str(), one.mood), ("two", Mood::Sad));
+    let view: Vec<EmbedViewRow> = q.embed_view().unwrap();
+    let first: &ParentView = &view[0].parent_view;
+    assert_eq!((first.id, view[0].one), (Some(1), 1));
+}
+
+#[test]
+fn copy_from_sends_enums_arrays_domains_and_nulls() {
+    for execution in [Execution::Prepared, Execution::Unprepared] {
+        let db = fixture_db();
+        let mut q = session(&db).with_execution(execution);
+        let rows: Vec<CopyParentsParams> = (100..110)
+            .map(|id| CopyParentsParams {
+                name: format!("p{id}"),
+                id,
+                note: (id % 2 == 0).then(|| "even".to_owned()),
+                mood: Mood::Happy,
+                tags: vec!["x".into(), format!("t{id}")],
+                code: "cp".into(),
+            })
+            .collect();
+        assert_eq!(q.copy_parents(&rows).unwrap(), 10, "{execution:?}");
+        assert_eq!(q.copy_parents(&[]).unwrap(), 0);
+        let got = q.get_parent(101).unwrap();
+        assert_eq!(
+            (
+                got.name.as_str(),
+                got.note,
+                got.tags.len(),
+                got.code.as_str()
+            ),
+            ("p101", None, 2, "cp")
+        );
+        assert_eq!(q.get_parent(104).unwrap().note.as_deref(), Some("even"));
+        // A bad row fails the whole COPY: nothing of it is left.
+        let mut bad = rows.clone();
+        for r in &mut bad {
+            r.id += 100;
+        }
+        bad[5].code = "far too long".into();
+        let err = q.copy_parents(&bad).unwrap_err();
+        assert_eq!(
+            err.postgres().and_then(|e| e.code()),
+            Some(&postgres::error::SqlState::CHECK_VIOLATION),
+            "{err}"
+        );
+        assert!(q.get_parent(200).unwrap_err().is_not_found());
+        let labels = [(30, "thirty".to_owned()), (31, "thirty-one".to_owned())]
+            .map(|(p1, p2)| CopyChildLabelsParams { p1, p2 });
+        assert_eq!(q.copy_child_labels(&labels).unwrap(), 2);
+        if execution == Execution::Prepared {
+            assert!(q.statement_cache().contains(QueryId::CopyParents));
+            // The driver's type lookups still work for statements of one's own.
+            let client = q.client();
+            client
+                .batch_execute("CREATE TYPE other_enum AS ENUM ('x')")
+                .unwrap();
+            let row = client
+                .query_one("SELECT 'x'::other_enum::text", &[])
+                .unwrap();
+            assert_eq!(row.get::<_, String>(0), "x");
+            let row = client.query_one("SELECT '{x}'::other_enum[]", &[]).unwrap();
+            assert_eq!(row.columns()[0].type_().name(), "_other_enum");
+        } else {
+            assert!(q.statement_cache().is_empty());
+        }
+    }
+}
+
+#[test]
+fn batches_run_every_item_and_name_the_failing_one() {
+    let db = fixture_db();
+    let mut q = session(&db);
+    let found: Vec<Parent> = q.parents_by_id_batch(&[3, 1]).unwrap();
+    assert_eq!(
+        found.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["three", "one"]
+    );
+    let err = q.parents_by_id_batch(&[1, 2, 99]).unwrap_err();
+    assert!(err.is_not_found() && err.batch_index() == Some(2), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "query ParentsByIdBatch (fixture/queries.sql:122): item 2 of the batch: no row"
+    );
+    let labels: Vec<Vec<ChildLabelsBatchRow>> =
+        q.child_labels_batch(&[Some(1), Some(3), None]).unwrap();
+    assert_eq!(labels.iter().map(Vec::len).collect::<Vec<_>>(), [2, 0, 0]);
+    let mut tx = q.transaction().unwrap();
+    tx.rename_parents(&[
+        RenameParentsParams {
+            name: "uno".into(),
+            id: 1,
+        },
+        RenameParentsParams {
+            name: "dos".into(),
+            id: 2,
+        },
+    ])
+    .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(q.get_parent(2).unwrap().name, "dos");
+}

@@ -22,7 +22,7 @@ mod generated {
 
 use common::*;
 use generated::enums::BookType;
-use generated::models::{Authors, Books, Employees};
+use generated::models::{Authors, Books, Employees, LibShelfItems};
 use generated::queries::*;
 use pgcluster::TestDatabase;
 use querygen::annotate::SourceFile;
@@ -167,7 +167,7 @@ fn corpus_generates_the_committed_code_and_expected_signatures() {
 fn every_corpus_query_runs() {
     let db = compat_db();
     let mut q = Session::new(db.connect().unwrap());
-    assert_eq!(QueryId::COUNT, 74);
+    assert_eq!(QueryId::COUNT, 82);
 
     // Reads.
     let ursula: Authors = q.get_author(1).unwrap();
@@ -328,14 +328,31 @@ fn every_corpus_query_runs() {
     let embedded: Vec<AuthorsAndBooksRow> = q.authors_and_books().unwrap();
     assert_eq!(
         (
-            embedded[0].authors_id,
-            embedded[0].books_id,
-            embedded[0].title.as_str()
+            embedded[0].authors.id,
+            embedded[0].books.id,
+            embedded[0].books.title.as_str()
         ),
         (1, 1, "A Wizard of Earthsea")
     );
     let first: Vec<AuthorWithFirstTitleRow> = q.author_with_first_title().unwrap();
     assert_eq!(first.len(), 3);
+    assert_eq!(
+        (first[2].authors.name.as_str(), first[2].title.as_str()),
+        ("Stanislaw", "Solaris")
+    );
+    let shelved: Vec<BooksWithShelfItemsRow> = q.books_with_shelf_items().unwrap();
+    let item: &LibShelfItems = shelved[0].lib_shelf_items.as_ref().unwrap();
+    assert_eq!(item.kinds, [BookType::Fiction, BookType::Hash]);
+    assert!(shelved[1].lib_shelf_items.is_none());
+    let by_name: Vec<LibShelfItems> = q.shelf_items_by_quoted_name().unwrap();
+    assert_eq!(&by_name[0], item);
+    let managers: Vec<ManagersOfEmployeesRow> = q.managers_of_employees().unwrap();
+    assert!(managers[0].m.is_none());
+    assert_eq!(
+        managers[1].m.as_ref().map(|m| m.name.as_str()),
+        Some("boss")
+    );
+    assert_eq!(managers[1].e.name, "worker");
     assert!(!q.has_books(3).unwrap());
     assert_eq!(q.union_titles().unwrap().len(), 7);
     let latest: Vec<LatestBookPerAuthorRow> = q.latest_book_per_author().unwrap();
@@ -445,6 +462,55 @@ fn every_corpus_query_runs() {
         .unwrap();
     assert_eq!(copied, 2);
     assert_eq!(q.delete_books_of_author("Nobody").unwrap(), 2);
+
+    // :copyfrom, :batch*.
+    let items = [
+        CopyShelfItemsParams {
+            id: 2,
+            book_id: Some(2),
+            kinds: vec![BookType::Nonfiction],
+            extra: Some(serde_json::json!({"row": 2})),
+        },
+        CopyShelfItemsParams {
+            id: 3,
+            book_id: None,
+            kinds: vec![],
+            extra: None,
+        },
+    ];
+    assert_eq!(q.copy_shelf_items(&items).unwrap(), 2);
+    let shelved: Vec<BooksWithShelfItemsRow> = q.books_with_shelf_items().unwrap();
+    let item = shelved[1].lib_shelf_items.as_ref().unwrap();
+    assert_eq!(
+        (&item.kinds, &item.extra),
+        (
+            &vec![BookType::Nonfiction],
+            &Some(serde_json::json!({"row": 2}))
+        )
+    );
+    assert_eq!(
+        q.copy_author_names(&["A".to_owned(), "B".to_owned()])
+            .unwrap(),
+        2
+    );
+    q.set_book_years(&[
+        SetBookYearsParams { year: 2001, id: 1 },
+        SetBookYearsParams { year: 2002, id: 2 },
+    ])
+    .unwrap();
+    assert_eq!(
+        q.book_title_batch(&[2, 1]).unwrap(),
+        ["The Dispossessed", "A Wizard of Earthsea"]
+    );
+    let per_author: Vec<Vec<Books>> = q.books_of_authors_batch(&[1, 99]).unwrap();
+    assert_eq!(
+        (
+            per_author[0][0].year,
+            per_author[0].len(),
+            per_author[1].len()
+        ),
+        (Some(2001), 2, 0)
+    );
     q.delete_author(3).unwrap();
     assert!(q.get_author(3).unwrap_err().is_not_found());
 }

@@ -226,6 +226,89 @@ macro_rules! tour {
             name: "tour".to_owned(),
         })
         $(.$aw)?.unwrap()));
+        // sqlc.embed, :copyfrom and :batch*.
+        let members: Vec<(String, Option<String>)> = $q
+            .list_users_with_organizations(true)
+            $(.$aw)?.unwrap()
+            .into_iter()
+            .map(|r| (r.users.username, r.organizations.map(|o| o.name)))
+            .collect();
+        seen.push(format!("{members:?}"));
+        let imported: Vec<CopyUsersParams> = [(UserStatus::Active, LoginType::Github), (UserStatus::Suspended, LoginType::Oidc)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (status, login_type))| CopyUsersParams {
+                id: uuid(&format!("0b0b0000-0000-4000-8000-0000000000c{i}")),
+                email: format!("imported{i}@example.com"),
+                username: format!("imported{i}"),
+                name: format!("Imported {i}"),
+                status,
+                login_type,
+            })
+            .collect();
+        seen.push(format!("{}", $q.copy_users(&imported)$(.$aw)?.unwrap()));
+        let back = $q.get_user(&GetUserParams { id: imported[1].id, include_system: false })
+            $(.$aw)?.unwrap();
+        seen.push(format!("{:?}", (back.status, back.login_type, back.username)));
+        let spend: Vec<CopyUserAiDailySpendParams> = (1..=3)
+            .map(|d| CopyUserAiDailySpendParams {
+                user_id: uuid(BOB),
+                group_id: uuid(DESIGN),
+                day: day(&format!("2031-01-0{d}")),
+                spend_micros: d,
+            })
+            .collect();
+        seen.push(format!("{}", $q.copy_user_ai_daily_spend(&spend)$(.$aw)?.unwrap()));
+        $q.insert_user_ai_daily_spend(&InsertUserAiDailySpendParams {
+            user_id: uuid(BOB),
+            group_id: uuid(DESIGN),
+            day: day("2031-02-01"),
+            spend_micros: 7,
+        })
+        $(.$aw)?.unwrap();
+        $q.insert_user_ai_daily_spends(&[InsertUserAiDailySpendsParams {
+            user_id: uuid(BOB),
+            group_id: uuid(DESIGN),
+            day: day("2031-02-02"),
+            spend_micros: 8,
+        }])
+        $(.$aw)?.unwrap();
+        let totals = $q.record_ai_spends(&[
+            RecordAiSpendsParams {
+                user_id: uuid(BOB),
+                group_id: uuid(DESIGN),
+                at: Some(at("2031-01-01T10:00:00Z")),
+                spend_micros: 10,
+            },
+            RecordAiSpendsParams {
+                user_id: uuid(BOB),
+                group_id: uuid(DESIGN),
+                at: Some(at("2031-01-01T11:00:00Z")),
+                spend_micros: 100,
+            },
+        ])
+        $(.$aw)?.unwrap();
+        seen.push(format!("{totals:?}"));
+        let skills: Vec<CopyUserSkillsParams> = ["copied-a", "copied-b"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| CopyUserSkillsParams {
+                id: uuid(&format!("0d0d0000-0000-4000-8000-0000000000e{i}")),
+                user_id: new_user,
+                name: (*name).to_owned(),
+                description: String::new(),
+                content: format!("content {i}"),
+            })
+            .collect();
+        seen.push(format!("{}", $q.copy_user_skills(&skills)$(.$aw)?.unwrap()));
+        let lists = $q.list_user_skills_of_users(&[new_user, uuid(NOBODY)])$(.$aw)?.unwrap();
+        seen.push(format!("{:?}", lists.iter().map(|l| l.iter().map(|s| s.name.clone()).collect::<Vec<_>>()).collect::<Vec<_>>()));
+        $q.delete_user_skills(&[DeleteUserSkillsParams {
+            user_id: new_user,
+            name: "copied-a".to_owned(),
+        }])
+        $(.$aw)?.unwrap();
+        seen.push(format!("{}", $q.count_user_skills(new_user)$(.$aw)?.unwrap()));
         seen.push(format!("{:?}", $q.delete_organization_ai_budget_caps(uuid(BETA))$(.$aw)?.unwrap()));
         seen.push(format!("{:?}", $q.soft_delete_user(new_user)$(.$aw)?.unwrap()));
         seen

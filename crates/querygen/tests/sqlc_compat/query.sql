@@ -279,3 +279,32 @@ WHERE authors.id = books.author_id AND authors.name = @name;
 
 -- name: LowerNames :many
 SELECT lower(name) FROM authors WHERE id = ANY(@ids::bigint[]) ORDER BY id;
+
+-- name: BooksWithShelfItems :many
+SELECT sqlc.embed(b), sqlc.embed(s)
+FROM books b LEFT JOIN lib."Shelf Items" s ON s.book_id = b.id
+ORDER BY b.id;
+
+-- name: ManagersOfEmployees :many
+SELECT sqlc.embed(e), sqlc.embed(m)
+FROM employees e LEFT JOIN employees m ON m.id = e.manager_id
+ORDER BY e.id;
+
+-- name: CopyShelfItems :copyfrom
+INSERT INTO lib."Shelf Items" (id, book_id, kinds, extra)
+VALUES (@id, sqlc.narg(book_id), @kinds, sqlc.narg(extra));
+
+-- name: CopyAuthorNames :copyfrom
+INSERT INTO authors (name) VALUES (@name);
+
+-- name: SetBookYears :batchexec
+UPDATE books SET year = @year WHERE id = @id;
+
+-- name: BookTitleBatch :batchone
+SELECT title FROM books WHERE id = @id;
+
+-- name: BooksOfAuthorsBatch :batchmany
+SELECT sqlc.embed(books) FROM books WHERE author_id = @author_id ORDER BY id;
+
+-- name: ShelfItemsByQuotedName :many
+SELECT sqlc.embed("Shelf Items") FROM lib."Shelf Items" ORDER BY id;

@@ -47,3 +47,16 @@ INSERT INTO books (author_id, title, kind, year, price_cents) VALUES
 INSERT INTO employees (id, name, manager_id) VALUES
     (1, 'boss', NULL),
     (2, 'worker', 1);
+
+-- A schema-qualified table with a quoted name, an enum array and a jsonb column: for
+-- sqlc.embed, :copyfrom and :batch*.
+CREATE SCHEMA lib;
+
+CREATE TABLE lib."Shelf Items" (
+    id integer PRIMARY KEY,
+    book_id bigint REFERENCES books (id),
+    kinds book_type[] NOT NULL DEFAULT '{}',
+    extra jsonb
+);
+
+INSERT INTO lib."Shelf Items" (id, book_id, kinds) VALUES (1, 1, '{FICTION,#}');

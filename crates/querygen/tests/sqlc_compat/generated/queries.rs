@@ -25,6 +25,8 @@ pub enum QueryId {
     BookCountsCte,
     /// `BookEra` `:many` (`sqlc_compat/query.sql:254`).
     BookEra,
+    /// `BookTitleBatch` `:batchone` (`sqlc_compat/query.sql:303`).
+    BookTitleBatch,
     /// `BooksByAuthorAndKind` `:many` (`sqlc_compat/query.sql:67`).
     BooksByAuthorAndKind,
     /// `BooksByIdsBlock` `:many` (`sqlc_compat/block.sql:14`).
@@ -33,10 +35,14 @@ pub enum QueryId {
     BooksByTitles,
     /// `BooksJson` `:one` (`sqlc_compat/query.sql:210`).
     BooksJson,
+    /// `BooksOfAuthorsBatch` `:batchmany` (`sqlc_compat/query.sql:306`).
+    BooksOfAuthorsBatch,
     /// `BooksOfKind` `:many` (`sqlc_compat/query.sql:188`).
     BooksOfKind,
     /// `BooksOfKinds` `:many` (`sqlc_compat/query.sql:191`).
     BooksOfKinds,
+    /// `BooksWithShelfItems` `:many` (`sqlc_compat/query.sql:283`).
+    BooksWithShelfItems,
     /// `Casts` `:one` (`sqlc_compat/query.sql:138`).
     Casts,
     /// `ClearOrKeepBio` `:exec` (`sqlc_compat/query.sql:38`).
@@ -47,8 +53,12 @@ pub enum QueryId {
     CollidingParams,
     /// `Comparisons` `:many` (`sqlc_compat/query.sql:134`).
     Comparisons,
+    /// `CopyAuthorNames` `:copyfrom` (`sqlc_compat/query.sql:297`).
+    CopyAuthorNames,
     /// `CopyBooks` `:execrows` (`sqlc_compat/query.sql:272`).
     CopyBooks,
+    /// `CopyShelfItems` `:copyfrom` (`sqlc_compat/query.sql:293`).
+    CopyShelfItems,
     /// `CountAuthors` `:one` (`sqlc_compat/query.sql:54`).
     CountAuthors,
     /// `CountBooks` `:one` (`sqlc_compat/block.sql:11`).
@@ -105,6 +115,8 @@ pub enum QueryId {
     ListAuthorsNotIn,
     /// `LowerNames` `:many` (`sqlc_compat/query.sql:280`).
     LowerNames,
+    /// `ManagersOfEmployees` `:many` (`sqlc_compat/query.sql:288`).
+    ManagersOfEmployees,
     /// `NullIfBio` `:many` (`sqlc_compat/query.sql:260`).
     NullIfBio,
     /// `PagedAuthors` `:many` (`sqlc_compat/query.sql:257`).
@@ -125,6 +137,10 @@ pub enum QueryId {
     RightJoin,
     /// `SearchAuthors` `:many` (`sqlc_compat/query.sql:57`).
     SearchAuthors,
+    /// `SetBookYears` `:batchexec` (`sqlc_compat/query.sql:300`).
+    SetBookYears,
+    /// `ShelfItemsByQuotedName` `:many` (`sqlc_compat/query.sql:309`).
+    ShelfItemsByQuotedName,
     /// `StarAcrossJoin` `:many` (`sqlc_compat/query.sql:169`).
     StarAcrossJoin,
     /// `StarSelfJoin` `:many` (`sqlc_compat/query.sql:174`).
@@ -155,9 +171,9 @@ pub enum QueryId {
 
 impl QueryId {
     /// How many queries there are.
-    pub const COUNT: usize = 74usize;
+    pub const COUNT: usize = 82usize;
     /// Every query, sorted by name.
-    pub const ALL: [QueryId; 74usize] = [
+    pub const ALL: [QueryId; 82usize] = [
         QueryId::AuthorJson,
         QueryId::AuthorMeta,
         QueryId::AuthorNames,
@@ -169,18 +185,23 @@ impl QueryId {
         QueryId::AuthorsWithTags,
         QueryId::BookCountsCte,
         QueryId::BookEra,
+        QueryId::BookTitleBatch,
         QueryId::BooksByAuthorAndKind,
         QueryId::BooksByIdsBlock,
         QueryId::BooksByTitles,
         QueryId::BooksJson,
+        QueryId::BooksOfAuthorsBatch,
         QueryId::BooksOfKind,
         QueryId::BooksOfKinds,
+        QueryId::BooksWithShelfItems,
         QueryId::Casts,
         QueryId::ClearOrKeepBio,
         QueryId::CoalesceBio,
         QueryId::CollidingParams,
         QueryId::Comparisons,
+        QueryId::CopyAuthorNames,
         QueryId::CopyBooks,
+        QueryId::CopyShelfItems,
         QueryId::CountAuthors,
         QueryId::CountBooks,
         QueryId::CreateAuthor,
@@ -209,6 +230,7 @@ impl QueryId {
         QueryId::ListAuthorsByIDs,
         QueryId::ListAuthorsNotIn,
         QueryId::LowerNames,
+        QueryId::ManagersOfEmployees,
         QueryId::NullIfBio,
         QueryId::PagedAuthors,
         QueryId::PositionalOutOfOrder,
@@ -219,6 +241,8 @@ impl QueryId {
         QueryId::RepriceBooks,
         QueryId::RightJoin,
         QueryId::SearchAuthors,
+        QueryId::SetBookYears,
+        QueryId::ShelfItemsByQuotedName,
         QueryId::StarAcrossJoin,
         QueryId::StarSelfJoin,
         QueryId::TitlesByAuthor,
@@ -247,69 +271,77 @@ impl QueryId {
             QueryId::AuthorsWithTags => 8,
             QueryId::BookCountsCte => 9,
             QueryId::BookEra => 10,
-            QueryId::BooksByAuthorAndKind => 11,
-            QueryId::BooksByIdsBlock => 12,
-            QueryId::BooksByTitles => 13,
-            QueryId::BooksJson => 14,
-            QueryId::BooksOfKind => 15,
-            QueryId::BooksOfKinds => 16,
-            QueryId::Casts => 17,
-            QueryId::ClearOrKeepBio => 18,
-            QueryId::CoalesceBio => 19,
-            QueryId::CollidingParams => 20,
-            QueryId::Comparisons => 21,
-            QueryId::CopyBooks => 22,
-            QueryId::CountAuthors => 23,
-            QueryId::CountBooks => 24,
-            QueryId::CreateAuthor => 25,
-            QueryId::CreateBook => 26,
-            QueryId::CreatedDays => 27,
-            QueryId::DeleteAuthor => 28,
-            QueryId::DeleteBook => 29,
-            QueryId::DeleteBooksOfAuthor => 30,
-            QueryId::EmployeeNames => 31,
-            QueryId::FilterBooksByYear => 32,
-            QueryId::FirstBookLateral => 33,
-            QueryId::FirstBookLeftLateral => 34,
-            QueryId::FromView => 35,
-            QueryId::FullJoin => 36,
-            QueryId::GenerateSeries => 37,
-            QueryId::GenerateSeriesFrom => 38,
-            QueryId::GetAuthor => 39,
-            QueryId::GetBookTitle => 40,
-            QueryId::GetDate => 41,
-            QueryId::HasBooks => 42,
-            QueryId::InsertBooksUnnest => 43,
-            QueryId::JoinUsing => 44,
-            QueryId::KindStats => 45,
-            QueryId::LatestBookPerAuthor => 46,
-            QueryId::ListAuthors => 47,
-            QueryId::ListAuthorsByIDs => 48,
-            QueryId::ListAuthorsNotIn => 49,
-            QueryId::LowerNames => 50,
-            QueryId::NullIfBio => 51,
-            QueryId::PagedAuthors => 52,
-            QueryId::PositionalOutOfOrder => 53,
-            QueryId::PositionalReused => 54,
-            QueryId::ProlificAuthors => 55,
-            QueryId::QuotedAlias => 56,
-            QueryId::RecursiveManagers => 57,
-            QueryId::RepriceBooks => 58,
-            QueryId::RightJoin => 59,
-            QueryId::SearchAuthors => 60,
-            QueryId::StarAcrossJoin => 61,
-            QueryId::StarSelfJoin => 62,
-            QueryId::TitlesByAuthor => 63,
-            QueryId::TouchAuthor => 64,
-            QueryId::TwoJsonbArrays => 65,
-            QueryId::UnionTitles => 66,
-            QueryId::UnnamedColumn => 67,
-            QueryId::UnnestIds => 68,
-            QueryId::UpdateAuthor => 69,
-            QueryId::UpdateAuthorBio => 70,
-            QueryId::UpdateAuthorName => 71,
-            QueryId::UpsertEmployee => 72,
-            QueryId::WindowFunctions => 73,
+            QueryId::BookTitleBatch => 11,
+            QueryId::BooksByAuthorAndKind => 12,
+            QueryId::BooksByIdsBlock => 13,
+            QueryId::BooksByTitles => 14,
+            QueryId::BooksJson => 15,
+            QueryId::BooksOfAuthorsBatch => 16,
+            QueryId::BooksOfKind => 17,
+            QueryId::BooksOfKinds => 18,
+            QueryId::BooksWithShelfItems => 19,
+            QueryId::Casts => 20,
+            QueryId::ClearOrKeepBio => 21,
+            QueryId::CoalesceBio => 22,
+            QueryId::CollidingParams => 23,
+            QueryId::Comparisons => 24,
+            QueryId::CopyAuthorNames => 25,
+            QueryId::CopyBooks => 26,
+            QueryId::CopyShelfItems => 27,
+            QueryId::CountAuthors => 28,
+            QueryId::CountBooks => 29,
+            QueryId::CreateAuthor => 30,
+            QueryId::CreateBook => 31,
+            QueryId::CreatedDays => 32,
+            QueryId::DeleteAuthor => 33,
+            QueryId::DeleteBook => 34,
+            QueryId::DeleteBooksOfAuthor => 35,
+            QueryId::EmployeeNames => 36,
+            QueryId::FilterBooksByYear => 37,
+            QueryId::FirstBookLateral => 38,
+            QueryId::FirstBookLeftLateral => 39,
+            QueryId::FromView => 40,
+            QueryId::FullJoin => 41,
+            QueryId::GenerateSeries => 42,
+            QueryId::GenerateSeriesFrom => 43,
+            QueryId::GetAuthor => 44,
+            QueryId::GetBookTitle => 45,
+            QueryId::GetDate => 46,
+            QueryId::HasBooks => 47,
+            QueryId::InsertBooksUnnest => 48,
+            QueryId::JoinUsing => 49,
+            QueryId::KindStats => 50,
+            QueryId::LatestBookPerAuthor => 51,
+            QueryId::ListAuthors => 52,
+            QueryId::ListAuthorsByIDs => 53,
+            QueryId::ListAuthorsNotIn => 54,
+            QueryId::LowerNames => 55,
+            QueryId::ManagersOfEmployees => 56,
+            QueryId::NullIfBio => 57,
+            QueryId::PagedAuthors => 58,
+            QueryId::PositionalOutOfOrder => 59,
+            QueryId::PositionalReused => 60,
+            QueryId::ProlificAuthors => 61,
+            QueryId::QuotedAlias => 62,
+            QueryId::RecursiveManagers => 63,
+            QueryId::RepriceBooks => 64,
+            QueryId::RightJoin => 65,
+            QueryId::SearchAuthors => 66,
+            QueryId::SetBookYears => 67,
+            QueryId::ShelfItemsByQuotedName => 68,
+            QueryId::StarAcrossJoin => 69,
+            QueryId::StarSelfJoin => 70,
+            QueryId::TitlesByAuthor => 71,
+            QueryId::TouchAuthor => 72,
+            QueryId::TwoJsonbArrays => 73,
+            QueryId::UnionTitles => 74,
+            QueryId::UnnamedColumn => 75,
+            QueryId::UnnestIds => 76,
+            QueryId::UpdateAuthor => 77,
+            QueryId::UpdateAuthorBio => 78,
+            QueryId::UpdateAuthorName => 79,
+            QueryId::UpsertEmployee => 80,
+            QueryId::WindowFunctions => 81,
         }
     }
     /// The name in the `-- name:` annotation.
@@ -326,18 +358,23 @@ impl QueryId {
             QueryId::AuthorsWithTags => "AuthorsWithTags",
             QueryId::BookCountsCte => "BookCountsCte",
             QueryId::BookEra => "BookEra",
+            QueryId::BookTitleBatch => "BookTitleBatch",
             QueryId::BooksByAuthorAndKind => "BooksByAuthorAndKind",
             QueryId::BooksByIdsBlock => "BooksByIdsBlock",
             QueryId::BooksByTitles => "BooksByTitles",
             QueryId::BooksJson => "BooksJson",
+            QueryId::BooksOfAuthorsBatch => "BooksOfAuthorsBatch",
             QueryId::BooksOfKind => "BooksOfKind",
             QueryId::BooksOfKinds => "BooksOfKinds",
+            QueryId::BooksWithShelfItems => "BooksWithShelfItems",
             QueryId::Casts => "Casts",
             QueryId::ClearOrKeepBio => "ClearOrKeepBio",
             QueryId::CoalesceBio => "CoalesceBio",
             QueryId::CollidingParams => "CollidingParams",
             QueryId::Comparisons => "Comparisons",
+            QueryId::CopyAuthorNames => "CopyAuthorNames",
             QueryId::CopyBooks => "CopyBooks",
+            QueryId::CopyShelfItems => "CopyShelfItems",
             QueryId::CountAuthors => "CountAuthors",
             QueryId::CountBooks => "CountBooks",
             QueryId::CreateAuthor => "CreateAuthor",
@@ -366,6 +403,7 @@ impl QueryId {
             QueryId::ListAuthorsByIDs => "ListAuthorsByIDs",
             QueryId::ListAuthorsNotIn => "ListAuthorsNotIn",
             QueryId::LowerNames => "LowerNames",
+            QueryId::ManagersOfEmployees => "ManagersOfEmployees",
             QueryId::NullIfBio => "NullIfBio",
             QueryId::PagedAuthors => "PagedAuthors",
             QueryId::PositionalOutOfOrder => "PositionalOutOfOrder",
@@ -376,6 +414,8 @@ impl QueryId {
             QueryId::RepriceBooks => "RepriceBooks",
             QueryId::RightJoin => "RightJoin",
             QueryId::SearchAuthors => "SearchAuthors",
+            QueryId::SetBookYears => "SetBookYears",
+            QueryId::ShelfItemsByQuotedName => "ShelfItemsByQuotedName",
             QueryId::StarAcrossJoin => "StarAcrossJoin",
             QueryId::StarSelfJoin => "StarSelfJoin",
             QueryId::TitlesByAuthor => "TitlesByAuthor",
@@ -391,7 +431,8 @@ impl QueryId {
             QueryId::WindowFunctions => "WindowFunctions",
         }
     }
-    /// `:one`, `:opt`, `:many`, `:exec` or `:execrows`.
+    /// `:one`, `:opt`, `:many`, `:exec`, `:execrows`, `:execresult`, `:batchexec`,
+    /// `:batchone`, `:batchmany` or `:copyfrom`.
     pub const fn command(self) -> &'static str {
         match self {
             QueryId::AuthorJson => ":one",
@@ -405,18 +446,23 @@ impl QueryId {
             QueryId::AuthorsWithTags => ":many",
             QueryId::BookCountsCte => ":many",
             QueryId::BookEra => ":many",
+            QueryId::BookTitleBatch => ":batchone",
             QueryId::BooksByAuthorAndKind => ":many",
             QueryId::BooksByIdsBlock => ":many",
             QueryId::BooksByTitles => ":many",
             QueryId::BooksJson => ":one",
+            QueryId::BooksOfAuthorsBatch => ":batchmany",
             QueryId::BooksOfKind => ":many",
             QueryId::BooksOfKinds => ":many",
+            QueryId::BooksWithShelfItems => ":many",
             QueryId::Casts => ":one",
             QueryId::ClearOrKeepBio => ":exec",
             QueryId::CoalesceBio => ":many",
             QueryId::CollidingParams => ":many",
             QueryId::Comparisons => ":many",
+            QueryId::CopyAuthorNames => ":copyfrom",
             QueryId::CopyBooks => ":execrows",
+            QueryId::CopyShelfItems => ":copyfrom",
             QueryId::CountAuthors => ":one",
             QueryId::CountBooks => ":one",
             QueryId::CreateAuthor => ":one",
@@ -445,6 +491,7 @@ impl QueryId {
             QueryId::ListAuthorsByIDs => ":many",
             QueryId::ListAuthorsNotIn => ":many",
             QueryId::LowerNames => ":many",
+            QueryId::ManagersOfEmployees => ":many",
             QueryId::NullIfBio => ":many",
             QueryId::PagedAuthors => ":many",
             QueryId::PositionalOutOfOrder => ":many",
@@ -455,6 +502,8 @@ impl QueryId {
             QueryId::RepriceBooks => ":many",
             QueryId::RightJoin => ":many",
             QueryId::SearchAuthors => ":many",
+            QueryId::SetBookYears => ":batchexec",
+            QueryId::ShelfItemsByQuotedName => ":many",
             QueryId::StarAcrossJoin => ":many",
             QueryId::StarSelfJoin => ":many",
             QueryId::TitlesByAuthor => ":many",
@@ -470,7 +519,7 @@ impl QueryId {
             QueryId::WindowFunctions => ":many",
         }
     }
-    /// The SQL sent to the server (parameters as `$n`).
+    /// The SQL sent to the server (parameters as `$n`; for `:copyfrom`, the `COPY`).
     pub const fn sql(self) -> &'static str {
         match self {
             QueryId::AuthorJson => {
@@ -502,6 +551,7 @@ impl QueryId {
             QueryId::BookEra => {
                 "SELECT id, CASE WHEN year < 1970 THEN 'early' ELSE 'late' END AS era FROM books ORDER BY id"
             }
+            QueryId::BookTitleBatch => "SELECT title FROM books WHERE id = $1",
             QueryId::BooksByAuthorAndKind => {
                 "SELECT id, title FROM books\nWHERE author_id = $1 AND kind = $2\nORDER BY id"
             }
@@ -514,11 +564,17 @@ impl QueryId {
             QueryId::BooksJson => {
                 "SELECT jsonb_agg(jsonb_build_object('title', title) ORDER BY id) AS books FROM books"
             }
+            QueryId::BooksOfAuthorsBatch => {
+                "SELECT books.* FROM books WHERE author_id = $1 ORDER BY id"
+            }
             QueryId::BooksOfKind => {
                 "SELECT id, kind FROM books WHERE kind = $1 ORDER BY id"
             }
             QueryId::BooksOfKinds => {
                 "SELECT id FROM books WHERE kind = ANY($1::book_type[]) ORDER BY id"
+            }
+            QueryId::BooksWithShelfItems => {
+                "SELECT b.*, s.*\nFROM books b LEFT JOIN lib.\"Shelf Items\" s ON s.book_id = b.id\nORDER BY b.id"
             }
             QueryId::Casts => {
                 "SELECT $1::int + 1 AS next, $2::text AS t, CAST($3 AS date) AS d"
@@ -535,8 +591,12 @@ impl QueryId {
             QueryId::Comparisons => {
                 "SELECT id, year > 1970 AS recent, price_cents BETWEEN $1 AND $2 AS in_range\nFROM books ORDER BY id"
             }
+            QueryId::CopyAuthorNames => "COPY authors (name) FROM STDIN (FORMAT binary)",
             QueryId::CopyBooks => {
                 "INSERT INTO books (author_id, title, kind)\nSELECT $1, title, kind FROM books WHERE author_id = $2"
+            }
+            QueryId::CopyShelfItems => {
+                "COPY lib.\"Shelf Items\" (id, book_id, kinds, extra) FROM STDIN (FORMAT binary)"
             }
             QueryId::CountAuthors => "SELECT count(*) FROM authors",
             QueryId::CountBooks => "SELECT count(*)::int AS \"n!\" FROM books",
@@ -600,6 +660,9 @@ impl QueryId {
             QueryId::LowerNames => {
                 "SELECT lower(name) FROM authors WHERE id = ANY($1::bigint[]) ORDER BY id"
             }
+            QueryId::ManagersOfEmployees => {
+                "SELECT e.*, m.*\nFROM employees e LEFT JOIN employees m ON m.id = e.manager_id\nORDER BY e.id"
+            }
             QueryId::NullIfBio => {
                 "SELECT id, NULLIF(bio, '') AS bio FROM authors ORDER BY id"
             }
@@ -629,6 +692,10 @@ impl QueryId {
             }
             QueryId::SearchAuthors => {
                 "SELECT id, name FROM authors\nWHERE name ILIKE '%' || $1::text || '%'\nORDER BY id"
+            }
+            QueryId::SetBookYears => "UPDATE books SET year = $1 WHERE id = $2",
+            QueryId::ShelfItemsByQuotedName => {
+                "SELECT \"Shelf Items\".* FROM lib.\"Shelf Items\" ORDER BY id"
             }
             QueryId::StarAcrossJoin => {
                 "SELECT * FROM authors a\nJOIN books b ON b.author_id = a.id\nORDER BY b.id"
@@ -675,18 +742,23 @@ impl QueryId {
             QueryId::AuthorsWithTags => "sqlc_compat/query.sql:197",
             QueryId::BookCountsCte => "sqlc_compat/query.sql:81",
             QueryId::BookEra => "sqlc_compat/query.sql:254",
+            QueryId::BookTitleBatch => "sqlc_compat/query.sql:303",
             QueryId::BooksByAuthorAndKind => "sqlc_compat/query.sql:67",
             QueryId::BooksByIdsBlock => "sqlc_compat/block.sql:14",
             QueryId::BooksByTitles => "sqlc_compat/query.sql:51",
             QueryId::BooksJson => "sqlc_compat/query.sql:210",
+            QueryId::BooksOfAuthorsBatch => "sqlc_compat/query.sql:306",
             QueryId::BooksOfKind => "sqlc_compat/query.sql:188",
             QueryId::BooksOfKinds => "sqlc_compat/query.sql:191",
+            QueryId::BooksWithShelfItems => "sqlc_compat/query.sql:283",
             QueryId::Casts => "sqlc_compat/query.sql:138",
             QueryId::ClearOrKeepBio => "sqlc_compat/query.sql:38",
             QueryId::CoalesceBio => "sqlc_compat/query.sql:131",
             QueryId::CollidingParams => "sqlc_compat/query.sql:78",
             QueryId::Comparisons => "sqlc_compat/query.sql:134",
+            QueryId::CopyAuthorNames => "sqlc_compat/query.sql:297",
             QueryId::CopyBooks => "sqlc_compat/query.sql:272",
+            QueryId::CopyShelfItems => "sqlc_compat/query.sql:293",
             QueryId::CountAuthors => "sqlc_compat/query.sql:54",
             QueryId::CountBooks => "sqlc_compat/block.sql:11",
             QueryId::CreateAuthor => "sqlc_compat/query.sql:14",
@@ -715,6 +787,7 @@ impl QueryId {
             QueryId::ListAuthorsByIDs => "sqlc_compat/query.sql:41",
             QueryId::ListAuthorsNotIn => "sqlc_compat/query.sql:46",
             QueryId::LowerNames => "sqlc_compat/query.sql:280",
+            QueryId::ManagersOfEmployees => "sqlc_compat/query.sql:288",
             QueryId::NullIfBio => "sqlc_compat/query.sql:260",
             QueryId::PagedAuthors => "sqlc_compat/query.sql:257",
             QueryId::PositionalOutOfOrder => "sqlc_compat/query.sql:75",
@@ -725,6 +798,8 @@ impl QueryId {
             QueryId::RepriceBooks => "sqlc_compat/query.sql:112",
             QueryId::RightJoin => "sqlc_compat/query.sql:179",
             QueryId::SearchAuthors => "sqlc_compat/query.sql:57",
+            QueryId::SetBookYears => "sqlc_compat/query.sql:300",
+            QueryId::ShelfItemsByQuotedName => "sqlc_compat/query.sql:309",
             QueryId::StarAcrossJoin => "sqlc_compat/query.sql:169",
             QueryId::StarSelfJoin => "sqlc_compat/query.sql:174",
             QueryId::TitlesByAuthor => "sqlc_compat/query.sql:200",
@@ -754,18 +829,23 @@ impl QueryId {
             QueryId::AuthorsWithTags => &["tags"],
             QueryId::BookCountsCte => &[],
             QueryId::BookEra => &[],
+            QueryId::BookTitleBatch => &["id"],
             QueryId::BooksByAuthorAndKind => &["author_id", "kind"],
             QueryId::BooksByIdsBlock => &["ids"],
             QueryId::BooksByTitles => &["titles", "author_id"],
             QueryId::BooksJson => &[],
+            QueryId::BooksOfAuthorsBatch => &["author_id"],
             QueryId::BooksOfKind => &["kind"],
             QueryId::BooksOfKinds => &["kinds"],
+            QueryId::BooksWithShelfItems => &[],
             QueryId::Casts => &["n", "t", "d"],
             QueryId::ClearOrKeepBio => &["bio", "id"],
             QueryId::CoalesceBio => &[],
             QueryId::CollidingParams => &["authorId", "author_id"],
             QueryId::Comparisons => &["lo", "hi"],
+            QueryId::CopyAuthorNames => &["name"],
             QueryId::CopyBooks => &["to_author", "from_author"],
+            QueryId::CopyShelfItems => &["id", "book_id", "kinds", "extra"],
             QueryId::CountAuthors => &[],
             QueryId::CountBooks => &[],
             QueryId::CreateAuthor => &["p1", "p2"],
@@ -794,6 +874,7 @@ impl QueryId {
             QueryId::ListAuthorsByIDs => &["ids"],
             QueryId::ListAuthorsNotIn => &["ids"],
             QueryId::LowerNames => &["ids"],
+            QueryId::ManagersOfEmployees => &[],
             QueryId::NullIfBio => &[],
             QueryId::PagedAuthors => &["lim", "off"],
             QueryId::PositionalOutOfOrder => &["p1", "p2"],
@@ -804,6 +885,8 @@ impl QueryId {
             QueryId::RepriceBooks => &["delta", "author_name"],
             QueryId::RightJoin => &[],
             QueryId::SearchAuthors => &["query"],
+            QueryId::SetBookYears => &["year", "id"],
+            QueryId::ShelfItemsByQuotedName => &[],
             QueryId::StarAcrossJoin => &[],
             QueryId::StarSelfJoin => &[],
             QueryId::TitlesByAuthor => &[],
@@ -850,18 +933,38 @@ impl QueryId {
             QueryId::AuthorsWithTags => &["id"],
             QueryId::BookCountsCte => &["name", "n"],
             QueryId::BookEra => &["id", "era"],
+            QueryId::BookTitleBatch => &["title"],
             QueryId::BooksByAuthorAndKind => &["id", "title"],
             QueryId::BooksByIdsBlock => &["id", "title"],
             QueryId::BooksByTitles => &["id"],
             QueryId::BooksJson => &["books"],
+            QueryId::BooksOfAuthorsBatch => {
+                &["id", "author_id", "title", "kind", "year", "price_cents"]
+            }
             QueryId::BooksOfKind => &["id", "kind"],
             QueryId::BooksOfKinds => &["id"],
+            QueryId::BooksWithShelfItems => {
+                &[
+                    "id",
+                    "author_id",
+                    "title",
+                    "kind",
+                    "year",
+                    "price_cents",
+                    "id",
+                    "book_id",
+                    "kinds",
+                    "extra",
+                ]
+            }
             QueryId::Casts => &["next", "t", "d"],
             QueryId::ClearOrKeepBio => &[],
             QueryId::CoalesceBio => &["id", "bio"],
             QueryId::CollidingParams => &["id"],
             QueryId::Comparisons => &["id", "recent", "in_range"],
+            QueryId::CopyAuthorNames => &[],
             QueryId::CopyBooks => &[],
+            QueryId::CopyShelfItems => &[],
             QueryId::CountAuthors => &["count"],
             QueryId::CountBooks => &["n"],
             QueryId::CreateAuthor => &["id", "name", "bio", "tags", "meta", "created_at"],
@@ -892,6 +995,9 @@ impl QueryId {
             QueryId::ListAuthorsByIDs => &["id", "name"],
             QueryId::ListAuthorsNotIn => &["id"],
             QueryId::LowerNames => &["lower"],
+            QueryId::ManagersOfEmployees => {
+                &["id", "name", "manager_id", "id", "name", "manager_id"]
+            }
             QueryId::NullIfBio => &["id", "bio"],
             QueryId::PagedAuthors => &["id"],
             QueryId::PositionalOutOfOrder => &["id"],
@@ -902,6 +1008,8 @@ impl QueryId {
             QueryId::RepriceBooks => &["id", "price_cents", "name"],
             QueryId::RightJoin => &["name", "title"],
             QueryId::SearchAuthors => &["id", "name"],
+            QueryId::SetBookYears => &[],
+            QueryId::ShelfItemsByQuotedName => &["id", "book_id", "kinds", "extra"],
             QueryId::StarAcrossJoin => {
                 &[
                     "id",
@@ -950,18 +1058,23 @@ impl QueryId {
             QueryId::AuthorsWithTags => &[],
             QueryId::BookCountsCte => &[],
             QueryId::BookEra => &[],
+            QueryId::BookTitleBatch => &[],
             QueryId::BooksByAuthorAndKind => &[],
             QueryId::BooksByIdsBlock => &[],
             QueryId::BooksByTitles => &[],
             QueryId::BooksJson => &[],
+            QueryId::BooksOfAuthorsBatch => &[],
             QueryId::BooksOfKind => &[],
             QueryId::BooksOfKinds => &[],
+            QueryId::BooksWithShelfItems => &[],
             QueryId::Casts => &[],
             QueryId::ClearOrKeepBio => &[],
             QueryId::CoalesceBio => &[],
             QueryId::CollidingParams => &[],
             QueryId::Comparisons => &[],
+            QueryId::CopyAuthorNames => &[],
             QueryId::CopyBooks => &[],
+            QueryId::CopyShelfItems => &[],
             QueryId::CountAuthors => &[],
             QueryId::CountBooks => &[],
             QueryId::CreateAuthor => &[],
@@ -990,6 +1103,7 @@ impl QueryId {
             QueryId::ListAuthorsByIDs => &[],
             QueryId::ListAuthorsNotIn => &[],
             QueryId::LowerNames => &[],
+            QueryId::ManagersOfEmployees => &[],
             QueryId::NullIfBio => &[],
             QueryId::PagedAuthors => &[],
             QueryId::PositionalOutOfOrder => &[],
@@ -1000,6 +1114,8 @@ impl QueryId {
             QueryId::RepriceBooks => &[],
             QueryId::RightJoin => &[],
             QueryId::SearchAuthors => &[],
+            QueryId::SetBookYears => &[],
+            QueryId::ShelfItemsByQuotedName => &[],
             QueryId::StarAcrossJoin => &[],
             QueryId::StarSelfJoin => &[],
             QueryId::TitlesByAuthor => &[],
@@ -1029,6 +1145,7 @@ impl QueryId {
             QueryId::AuthorsWithTags => &[WireType::Builtin(1009u32)],
             QueryId::BookCountsCte => &[],
             QueryId::BookEra => &[],
+            QueryId::BookTitleBatch => &[WireType::Builtin(20u32)],
             QueryId::BooksByAuthorAndKind => {
                 &[WireType::Builtin(20u32), WireType::Custom(1)]
             }
@@ -1037,8 +1154,10 @@ impl QueryId {
                 &[WireType::Builtin(1009u32), WireType::Builtin(20u32)]
             }
             QueryId::BooksJson => &[],
+            QueryId::BooksOfAuthorsBatch => &[WireType::Builtin(20u32)],
             QueryId::BooksOfKind => &[WireType::Custom(1)],
             QueryId::BooksOfKinds => &[WireType::Custom(0)],
+            QueryId::BooksWithShelfItems => &[],
             QueryId::Casts => {
                 &[
                     WireType::Builtin(23u32),
@@ -1054,7 +1173,16 @@ impl QueryId {
                 &[WireType::Builtin(20u32), WireType::Builtin(20u32)]
             }
             QueryId::Comparisons => &[WireType::Builtin(23u32), WireType::Builtin(23u32)],
+            QueryId::CopyAuthorNames => &[WireType::Builtin(25u32)],
             QueryId::CopyBooks => &[WireType::Builtin(20u32), WireType::Builtin(20u32)],
+            QueryId::CopyShelfItems => {
+                &[
+                    WireType::Builtin(23u32),
+                    WireType::Builtin(20u32),
+                    WireType::Custom(0),
+                    WireType::Builtin(3802u32),
+                ]
+            }
             QueryId::CountAuthors => &[],
             QueryId::CountBooks => &[],
             QueryId::CreateAuthor => {
@@ -1093,6 +1221,7 @@ impl QueryId {
             QueryId::ListAuthorsByIDs => &[WireType::Builtin(1016u32)],
             QueryId::ListAuthorsNotIn => &[WireType::Builtin(1016u32)],
             QueryId::LowerNames => &[WireType::Builtin(1016u32)],
+            QueryId::ManagersOfEmployees => &[],
             QueryId::NullIfBio => &[],
             QueryId::PagedAuthors => {
                 &[WireType::Builtin(20u32), WireType::Builtin(20u32)]
@@ -1109,6 +1238,10 @@ impl QueryId {
             }
             QueryId::RightJoin => &[],
             QueryId::SearchAuthors => &[WireType::Builtin(25u32)],
+            QueryId::SetBookYears => {
+                &[WireType::Builtin(23u32), WireType::Builtin(20u32)]
+            }
+            QueryId::ShelfItemsByQuotedName => &[],
             QueryId::StarAcrossJoin => &[],
             QueryId::StarSelfJoin => &[],
             QueryId::TitlesByAuthor => &[],
@@ -1150,18 +1283,23 @@ impl QueryId {
             QueryId::AuthorsWithTags => false,
             QueryId::BookCountsCte => false,
             QueryId::BookEra => false,
+            QueryId::BookTitleBatch => false,
             QueryId::BooksByAuthorAndKind => true,
             QueryId::BooksByIdsBlock => false,
             QueryId::BooksByTitles => false,
             QueryId::BooksJson => false,
+            QueryId::BooksOfAuthorsBatch => true,
             QueryId::BooksOfKind => true,
             QueryId::BooksOfKinds => true,
+            QueryId::BooksWithShelfItems => true,
             QueryId::Casts => false,
             QueryId::ClearOrKeepBio => false,
             QueryId::CoalesceBio => false,
             QueryId::CollidingParams => false,
             QueryId::Comparisons => false,
+            QueryId::CopyAuthorNames => false,
             QueryId::CopyBooks => false,
+            QueryId::CopyShelfItems => true,
             QueryId::CountAuthors => false,
             QueryId::CountBooks => false,
             QueryId::CreateAuthor => false,
@@ -1190,6 +1328,7 @@ impl QueryId {
             QueryId::ListAuthorsByIDs => false,
             QueryId::ListAuthorsNotIn => false,
             QueryId::LowerNames => false,
+            QueryId::ManagersOfEmployees => false,
             QueryId::NullIfBio => false,
             QueryId::PagedAuthors => false,
             QueryId::PositionalOutOfOrder => false,
@@ -1200,6 +1339,8 @@ impl QueryId {
             QueryId::RepriceBooks => false,
             QueryId::RightJoin => false,
             QueryId::SearchAuthors => false,
+            QueryId::SetBookYears => false,
+            QueryId::ShelfItemsByQuotedName => true,
             QueryId::StarAcrossJoin => true,
             QueryId::StarSelfJoin => false,
             QueryId::TitlesByAuthor => false,
@@ -1257,18 +1398,8 @@ fn decode_author_tags(row: &::postgres::Row) -> Result<Vec<String>, QueryError> 
 /// A row of [`Querier::author_with_first_title`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthorWithFirstTitleRow {
-    /// `id` `bigint`, NOT NULL column (`authors.id`)
-    pub id: i64,
-    /// `name` `text`, NOT NULL column (`authors.name`)
-    pub name: String,
-    /// `bio` `text`, nullable column (`authors.bio`)
-    pub bio: Option<String>,
-    /// `tags` `text[]`, NOT NULL column (`authors.tags`)
-    pub tags: Vec<String>,
-    /// `meta` `jsonb`, nullable column (`authors.meta`)
-    pub meta: Option<::serde_json::Value>,
-    /// `created_at` `timestamp with time zone`, NOT NULL column (`authors.created_at`)
-    pub created_at: ::time::OffsetDateTime,
+    /// `sqlc.embed(a)`: every column of `authors`.
+    pub authors: super::models::Authors,
     /// `title` `text`, NOT NULL column (`books.title`)
     pub title: String,
 }
@@ -1277,12 +1408,14 @@ fn decode_author_with_first_title(
     row: &::postgres::Row,
 ) -> Result<AuthorWithFirstTitleRow, QueryError> {
     Ok(AuthorWithFirstTitleRow {
-        id: read_column(row, QueryId::AuthorWithFirstTitle, 0)?,
-        name: read_column(row, QueryId::AuthorWithFirstTitle, 1)?,
-        bio: read_column(row, QueryId::AuthorWithFirstTitle, 2)?,
-        tags: read_column(row, QueryId::AuthorWithFirstTitle, 3)?,
-        meta: read_column(row, QueryId::AuthorWithFirstTitle, 4)?,
-        created_at: read_column(row, QueryId::AuthorWithFirstTitle, 5)?,
+        authors: super::models::Authors {
+            id: read_column(row, QueryId::AuthorWithFirstTitle, 0)?,
+            name: read_column(row, QueryId::AuthorWithFirstTitle, 1)?,
+            bio: read_column(row, QueryId::AuthorWithFirstTitle, 2)?,
+            tags: read_column(row, QueryId::AuthorWithFirstTitle, 3)?,
+            meta: read_column(row, QueryId::AuthorWithFirstTitle, 4)?,
+            created_at: read_column(row, QueryId::AuthorWithFirstTitle, 5)?,
+        },
         title: read_column(row, QueryId::AuthorWithFirstTitle, 6)?,
     })
 }
@@ -1290,48 +1423,32 @@ fn decode_author_with_first_title(
 /// A row of [`Querier::authors_and_books`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuthorsAndBooksRow {
-    /// `id` `bigint`, NOT NULL column (`authors.id`)
-    pub authors_id: i64,
-    /// `name` `text`, NOT NULL column (`authors.name`)
-    pub name: String,
-    /// `bio` `text`, nullable column (`authors.bio`)
-    pub bio: Option<String>,
-    /// `tags` `text[]`, NOT NULL column (`authors.tags`)
-    pub tags: Vec<String>,
-    /// `meta` `jsonb`, nullable column (`authors.meta`)
-    pub meta: Option<::serde_json::Value>,
-    /// `created_at` `timestamp with time zone`, NOT NULL column (`authors.created_at`)
-    pub created_at: ::time::OffsetDateTime,
-    /// `id` `bigint`, NOT NULL column (`books.id`)
-    pub books_id: i64,
-    /// `author_id` `bigint`, NOT NULL column (`books.author_id`)
-    pub author_id: i64,
-    /// `title` `text`, NOT NULL column (`books.title`)
-    pub title: String,
-    /// `kind` `book_type`, NOT NULL column (`books.kind`)
-    pub kind: super::enums::BookType,
-    /// `year` `integer`, nullable column (`books.year`)
-    pub year: Option<i32>,
-    /// `price_cents` `integer`, NOT NULL column (`books.price_cents`)
-    pub price_cents: i32,
+    /// `sqlc.embed(authors)`: every column of `authors`.
+    pub authors: super::models::Authors,
+    /// `sqlc.embed(books)`: every column of `books`.
+    pub books: super::models::Books,
 }
 
 fn decode_authors_and_books(
     row: &::postgres::Row,
 ) -> Result<AuthorsAndBooksRow, QueryError> {
     Ok(AuthorsAndBooksRow {
-        authors_id: read_column(row, QueryId::AuthorsAndBooks, 0)?,
-        name: read_column(row, QueryId::AuthorsAndBooks, 1)?,
-        bio: read_column(row, QueryId::AuthorsAndBooks, 2)?,
-        tags: read_column(row, QueryId::AuthorsAndBooks, 3)?,
-        meta: read_column(row, QueryId::AuthorsAndBooks, 4)?,
-        created_at: read_column(row, QueryId::AuthorsAndBooks, 5)?,
-        books_id: read_column(row, QueryId::AuthorsAndBooks, 6)?,
-        author_id: read_column(row, QueryId::AuthorsAndBooks, 7)?,
-        title: read_column(row, QueryId::AuthorsAndBooks, 8)?,
-        kind: read_column(row, QueryId::AuthorsAndBooks, 9)?,
-        year: read_column(row, QueryId::AuthorsAndBooks, 10)?,
-        price_cents: read_column(row, QueryId::AuthorsAndBooks, 11)?,
+        authors: super::models::Authors {
+            id: read_column(row, QueryId::AuthorsAndBooks, 0)?,
+            name: read_column(row, QueryId::AuthorsAndBooks, 1)?,
+            bio: read_column(row, QueryId::AuthorsAndBooks, 2)?,
+            tags: read_column(row, QueryId::AuthorsAndBooks, 3)?,
+            meta: read_column(row, QueryId::AuthorsAndBooks, 4)?,
+            created_at: read_column(row, QueryId::AuthorsAndBooks, 5)?,
+        },
+        books: super::models::Books {
+            id: read_column(row, QueryId::AuthorsAndBooks, 6)?,
+            author_id: read_column(row, QueryId::AuthorsAndBooks, 7)?,
+            title: read_column(row, QueryId::AuthorsAndBooks, 8)?,
+            kind: read_column(row, QueryId::AuthorsAndBooks, 9)?,
+            year: read_column(row, QueryId::AuthorsAndBooks, 10)?,
+            price_cents: read_column(row, QueryId::AuthorsAndBooks, 11)?,
+        },
     })
 }
 
@@ -1393,6 +1510,14 @@ fn decode_book_era(row: &::postgres::Row) -> Result<BookEraRow, QueryError> {
         id: read_column(row, QueryId::BookEra, 0)?,
         era: read_column(row, QueryId::BookEra, 1)?,
     })
+}
+
+fn values_book_title_batch(id: &i64) -> [&(dyn ::postgres::types::ToSql + Sync); 1] {
+    [id]
+}
+
+fn decode_book_title_batch(row: &::postgres::Row) -> Result<String, QueryError> {
+    read_column(row, QueryId::BookTitleBatch, 0)
 }
 
 /// Parameters of [`Querier::books_by_author_and_kind`].
@@ -1459,6 +1584,25 @@ fn decode_books_json(
     read_column(row, QueryId::BooksJson, 0)
 }
 
+fn values_books_of_authors_batch(
+    author_id: &i64,
+) -> [&(dyn ::postgres::types::ToSql + Sync); 1] {
+    [author_id]
+}
+
+fn decode_books_of_authors_batch(
+    row: &::postgres::Row,
+) -> Result<super::models::Books, QueryError> {
+    Ok(super::models::Books {
+        id: read_column(row, QueryId::BooksOfAuthorsBatch, 0)?,
+        author_id: read_column(row, QueryId::BooksOfAuthorsBatch, 1)?,
+        title: read_column(row, QueryId::BooksOfAuthorsBatch, 2)?,
+        kind: read_column(row, QueryId::BooksOfAuthorsBatch, 3)?,
+        year: read_column(row, QueryId::BooksOfAuthorsBatch, 4)?,
+        price_cents: read_column(row, QueryId::BooksOfAuthorsBatch, 5)?,
+    })
+}
+
 /// A row of [`Querier::books_of_kind`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct BooksOfKindRow {
@@ -1477,6 +1621,42 @@ fn decode_books_of_kind(row: &::postgres::Row) -> Result<BooksOfKindRow, QueryEr
 
 fn decode_books_of_kinds(row: &::postgres::Row) -> Result<i64, QueryError> {
     read_column(row, QueryId::BooksOfKinds, 0)
+}
+
+/// A row of [`Querier::books_with_shelf_items`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BooksWithShelfItemsRow {
+    /// `sqlc.embed(b)`: every column of `books`.
+    pub books: super::models::Books,
+    /// `sqlc.embed(s)`: every column of `lib.Shelf Items`, `None` when the row is absent (the nullable side of an outer join).
+    /// Absent when its NOT NULL column `id` is NULL.
+    pub lib_shelf_items: Option<super::models::LibShelfItems>,
+}
+
+fn decode_books_with_shelf_items(
+    row: &::postgres::Row,
+) -> Result<BooksWithShelfItemsRow, QueryError> {
+    Ok(BooksWithShelfItemsRow {
+        books: super::models::Books {
+            id: read_column(row, QueryId::BooksWithShelfItems, 0)?,
+            author_id: read_column(row, QueryId::BooksWithShelfItems, 1)?,
+            title: read_column(row, QueryId::BooksWithShelfItems, 2)?,
+            kind: read_column(row, QueryId::BooksWithShelfItems, 3)?,
+            year: read_column(row, QueryId::BooksWithShelfItems, 4)?,
+            price_cents: read_column(row, QueryId::BooksWithShelfItems, 5)?,
+        },
+        lib_shelf_items: match read_column(row, QueryId::BooksWithShelfItems, 6)? {
+            Some(key) => {
+                Some(super::models::LibShelfItems {
+                    id: key,
+                    book_id: read_column(row, QueryId::BooksWithShelfItems, 7)?,
+                    kinds: read_column(row, QueryId::BooksWithShelfItems, 8)?,
+                    extra: read_column(row, QueryId::BooksWithShelfItems, 9)?,
+                })
+            }
+            None => None,
+        },
+    })
 }
 
 /// Parameters of [`Querier::casts`].
@@ -1575,6 +1755,12 @@ fn decode_comparisons(row: &::postgres::Row) -> Result<ComparisonsRow, QueryErro
     })
 }
 
+fn values_copy_author_names(
+    name: &String,
+) -> [&(dyn ::postgres::types::ToSql + Sync); 1] {
+    [name]
+}
+
 /// Parameters of [`Querier::copy_books`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CopyBooksParams {
@@ -1582,6 +1768,25 @@ pub struct CopyBooksParams {
     pub to_author: i64,
     /// `@from_author` `bigint`
     pub from_author: i64,
+}
+
+/// One item of [`Querier::copy_shelf_items`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyShelfItemsParams {
+    /// `@id` `integer`
+    pub id: i32,
+    /// `@book_id` `bigint`, nullable (sqlc.narg)
+    pub book_id: Option<i64>,
+    /// `@kinds` `book_type[]`
+    pub kinds: Vec<super::enums::BookType>,
+    /// `@extra` `jsonb`, nullable (sqlc.narg)
+    pub extra: Option<::serde_json::Value>,
+}
+
+fn values_copy_shelf_items(
+    params: &CopyShelfItemsParams,
+) -> [&(dyn ::postgres::types::ToSql + Sync); 4] {
+    [&params.id, &params.book_id, &params.kinds, &params.extra]
 }
 
 fn decode_count_authors(row: &::postgres::Row) -> Result<i64, QueryError> {
@@ -1899,6 +2104,38 @@ fn decode_lower_names(row: &::postgres::Row) -> Result<String, QueryError> {
     read_column(row, QueryId::LowerNames, 0)
 }
 
+/// A row of [`Querier::managers_of_employees`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagersOfEmployeesRow {
+    /// `sqlc.embed(e)`: every column of `employees`.
+    pub e: super::models::Employees,
+    /// `sqlc.embed(m)`: every column of `employees`, `None` when the row is absent (the nullable side of an outer join).
+    /// Absent when its NOT NULL column `id` is NULL.
+    pub m: Option<super::models::Employees>,
+}
+
+fn decode_managers_of_employees(
+    row: &::postgres::Row,
+) -> Result<ManagersOfEmployeesRow, QueryError> {
+    Ok(ManagersOfEmployeesRow {
+        e: super::models::Employees {
+            id: read_column(row, QueryId::ManagersOfEmployees, 0)?,
+            name: read_column(row, QueryId::ManagersOfEmployees, 1)?,
+            manager_id: read_column(row, QueryId::ManagersOfEmployees, 2)?,
+        },
+        m: match read_column(row, QueryId::ManagersOfEmployees, 3)? {
+            Some(key) => {
+                Some(super::models::Employees {
+                    id: key,
+                    name: read_column(row, QueryId::ManagersOfEmployees, 4)?,
+                    manager_id: read_column(row, QueryId::ManagersOfEmployees, 5)?,
+                })
+            }
+            None => None,
+        },
+    })
+}
+
 /// A row of [`Querier::null_if_bio`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NullIfBioRow {
@@ -2054,6 +2291,32 @@ fn decode_search_authors(row: &::postgres::Row) -> Result<SearchAuthorsRow, Quer
     Ok(SearchAuthorsRow {
         id: read_column(row, QueryId::SearchAuthors, 0)?,
         name: read_column(row, QueryId::SearchAuthors, 1)?,
+    })
+}
+
+/// One item of [`Querier::set_book_years`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetBookYearsParams {
+    /// `@year` `integer`
+    pub year: i32,
+    /// `@id` `bigint`
+    pub id: i64,
+}
+
+fn values_set_book_years(
+    params: &SetBookYearsParams,
+) -> [&(dyn ::postgres::types::ToSql + Sync); 2] {
+    [&params.year, &params.id]
+}
+
+fn decode_shelf_items_by_quoted_name(
+    row: &::postgres::Row,
+) -> Result<super::models::LibShelfItems, QueryError> {
+    Ok(super::models::LibShelfItems {
+        id: read_column(row, QueryId::ShelfItemsByQuotedName, 0)?,
+        book_id: read_column(row, QueryId::ShelfItemsByQuotedName, 1)?,
+        kinds: read_column(row, QueryId::ShelfItemsByQuotedName, 2)?,
+        extra: read_column(row, QueryId::ShelfItemsByQuotedName, 3)?,
     })
 }
 
@@ -2378,6 +2641,16 @@ pub trait Querier {
     /// SELECT id, CASE WHEN year < 1970 THEN 'early' ELSE 'late' END AS era FROM books ORDER BY id
     /// ```
     fn book_era(&mut self) -> Result<Vec<BookEraRow>, QueryError>;
+    /// `:batchone` from `sqlc_compat/query.sql:303`. Exactly one row per item.
+    ///
+    /// Runs once per item of `items`: the blocking flavour one item after another, the async one pipelined (every item sent before the first result is read). A failure is [`QueryError::Batch`] with the failing item's index; items before it have run, so call it inside `session.transaction()` to make the batch all or nothing.
+    ///
+    /// Returns `title` `text`, NOT NULL column (`books.title`).
+    ///
+    /// ```sql
+    /// SELECT title FROM books WHERE id = @id
+    /// ```
+    fn book_title_batch(&mut self, items: &[i64]) -> Result<Vec<String>, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:67`.
     ///
     /// ```sql
@@ -2417,6 +2690,17 @@ pub trait Querier {
     /// SELECT jsonb_agg(jsonb_build_object('title', title) ORDER BY id) AS books FROM books
     /// ```
     fn books_json(&mut self) -> Result<Option<::serde_json::Value>, QueryError>;
+    /// `:batchmany` from `sqlc_compat/query.sql:306`.
+    ///
+    /// Runs once per item of `items`: the blocking flavour one item after another, the async one pipelined (every item sent before the first result is read). A failure is [`QueryError::Batch`] with the failing item's index; items before it have run, so call it inside `session.transaction()` to make the batch all or nothing.
+    ///
+    /// ```sql
+    /// SELECT sqlc.embed(books) FROM books WHERE author_id = @author_id ORDER BY id
+    /// ```
+    fn books_of_authors_batch(
+        &mut self,
+        items: &[i64],
+    ) -> Result<Vec<Vec<super::models::Books>>, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:188`.
     ///
     /// ```sql
@@ -2437,6 +2721,16 @@ pub trait Querier {
         &mut self,
         kinds: &[super::enums::BookType],
     ) -> Result<Vec<i64>, QueryError>;
+    /// `:many` from `sqlc_compat/query.sql:283`.
+    ///
+    /// ```sql
+    /// SELECT sqlc.embed(b), sqlc.embed(s)
+    /// FROM books b LEFT JOIN lib."Shelf Items" s ON s.book_id = b.id
+    /// ORDER BY b.id
+    /// ```
+    fn books_with_shelf_items(
+        &mut self,
+    ) -> Result<Vec<BooksWithShelfItemsRow>, QueryError>;
     /// `:one` from `sqlc_compat/query.sql:138`. No row: [`QueryError::NotFound`].
     ///
     /// ```sql
@@ -2479,6 +2773,14 @@ pub trait Querier {
         &mut self,
         params: &ComparisonsParams,
     ) -> Result<Vec<ComparisonsRow>, QueryError>;
+    /// `:copyfrom` from `sqlc_compat/query.sql:297`.
+    ///
+    /// Sends `rows` in one `COPY authors (name) FROM STDIN (FORMAT binary)`: returns the number of rows copied. All or nothing: a bad row fails the whole COPY.
+    ///
+    /// ```sql
+    /// INSERT INTO authors (name) VALUES (@name)
+    /// ```
+    fn copy_author_names(&mut self, rows: &[String]) -> Result<u64, QueryError>;
     /// `:execrows` from `sqlc_compat/query.sql:272`.
     ///
     /// ```sql
@@ -2486,6 +2788,18 @@ pub trait Querier {
     /// SELECT @to_author, title, kind FROM books WHERE author_id = @from_author
     /// ```
     fn copy_books(&mut self, params: &CopyBooksParams) -> Result<u64, QueryError>;
+    /// `:copyfrom` from `sqlc_compat/query.sql:293`.
+    ///
+    /// Sends `rows` in one `COPY lib."Shelf Items" (id, book_id, kinds, extra) FROM STDIN (FORMAT binary)`: returns the number of rows copied. All or nothing: a bad row fails the whole COPY.
+    ///
+    /// ```sql
+    /// INSERT INTO lib."Shelf Items" (id, book_id, kinds, extra)
+    /// VALUES (@id, sqlc.narg(book_id), @kinds, sqlc.narg(extra))
+    /// ```
+    fn copy_shelf_items(
+        &mut self,
+        rows: &[CopyShelfItemsParams],
+    ) -> Result<u64, QueryError>;
     /// `:one` from `sqlc_compat/query.sql:54`. No row: [`QueryError::NotFound`].
     ///
     /// Returns `count` `bigint`, NOT NULL (`count` is never NULL).
@@ -2726,6 +3040,16 @@ pub trait Querier {
     /// SELECT lower(name) FROM authors WHERE id = ANY(@ids::bigint[]) ORDER BY id
     /// ```
     fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<String>, QueryError>;
+    /// `:many` from `sqlc_compat/query.sql:288`.
+    ///
+    /// ```sql
+    /// SELECT sqlc.embed(e), sqlc.embed(m)
+    /// FROM employees e LEFT JOIN employees m ON m.id = e.manager_id
+    /// ORDER BY e.id
+    /// ```
+    fn managers_of_employees(
+        &mut self,
+    ) -> Result<Vec<ManagersOfEmployeesRow>, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:260`.
     ///
     /// ```sql
@@ -2820,6 +3144,22 @@ pub trait Querier {
         &mut self,
         query: &str,
     ) -> Result<Vec<SearchAuthorsRow>, QueryError>;
+    /// `:batchexec` from `sqlc_compat/query.sql:300`.
+    ///
+    /// Runs once per item of `items`: the blocking flavour one item after another, the async one pipelined (every item sent before the first result is read). A failure is [`QueryError::Batch`] with the failing item's index; items before it have run, so call it inside `session.transaction()` to make the batch all or nothing.
+    ///
+    /// ```sql
+    /// UPDATE books SET year = @year WHERE id = @id
+    /// ```
+    fn set_book_years(&mut self, items: &[SetBookYearsParams]) -> Result<(), QueryError>;
+    /// `:many` from `sqlc_compat/query.sql:309`.
+    ///
+    /// ```sql
+    /// SELECT sqlc.embed("Shelf Items") FROM lib."Shelf Items" ORDER BY id
+    /// ```
+    fn shelf_items_by_quoted_name(
+        &mut self,
+    ) -> Result<Vec<super::models::LibShelfItems>, QueryError>;
     /// `:many` from `sqlc_compat/query.sql:169`.
     ///
     /// ```sql
@@ -2995,6 +3335,14 @@ for Session<C, S> {
     fn book_era(&mut self) -> Result<Vec<BookEraRow>, QueryError> {
         self.run_many(QueryId::BookEra, &[])?.iter().map(decode_book_era).collect()
     }
+    fn book_title_batch(&mut self, items: &[i64]) -> Result<Vec<String>, QueryError> {
+        let results = self
+            .run_batch(
+                QueryId::BookTitleBatch,
+                items.iter().map(values_book_title_batch),
+            )?;
+        batch_one(QueryId::BookTitleBatch, results, decode_book_title_batch)
+    }
     fn books_by_author_and_kind(
         &mut self,
         params: &BooksByAuthorAndKindParams,
@@ -3026,6 +3374,17 @@ for Session<C, S> {
         let row = self.run_one(QueryId::BooksJson, &[])?;
         decode_books_json(&row)
     }
+    fn books_of_authors_batch(
+        &mut self,
+        items: &[i64],
+    ) -> Result<Vec<Vec<super::models::Books>>, QueryError> {
+        let results = self
+            .run_batch(
+                QueryId::BooksOfAuthorsBatch,
+                items.iter().map(values_books_of_authors_batch),
+            )?;
+        batch_many(results, decode_books_of_authors_batch)
+    }
     fn books_of_kind(
         &mut self,
         kind: super::enums::BookType,
@@ -3042,6 +3401,14 @@ for Session<C, S> {
         self.run_many(QueryId::BooksOfKinds, &[&kinds])?
             .iter()
             .map(decode_books_of_kinds)
+            .collect()
+    }
+    fn books_with_shelf_items(
+        &mut self,
+    ) -> Result<Vec<BooksWithShelfItemsRow>, QueryError> {
+        self.run_many(QueryId::BooksWithShelfItems, &[])?
+            .iter()
+            .map(decode_books_with_shelf_items)
             .collect()
     }
     fn casts(&mut self, params: &CastsParams) -> Result<CastsRow, QueryError> {
@@ -3081,8 +3448,20 @@ for Session<C, S> {
             .map(decode_comparisons)
             .collect()
     }
+    fn copy_author_names(&mut self, rows: &[String]) -> Result<u64, QueryError> {
+        self.run_copy(
+            QueryId::CopyAuthorNames,
+            rows.iter().map(values_copy_author_names),
+        )
+    }
     fn copy_books(&mut self, params: &CopyBooksParams) -> Result<u64, QueryError> {
         self.run_execute(QueryId::CopyBooks, &[&params.to_author, &params.from_author])
+    }
+    fn copy_shelf_items(
+        &mut self,
+        rows: &[CopyShelfItemsParams],
+    ) -> Result<u64, QueryError> {
+        self.run_copy(QueryId::CopyShelfItems, rows.iter().map(values_copy_shelf_items))
     }
     fn count_authors(&mut self) -> Result<i64, QueryError> {
         let row = self.run_one(QueryId::CountAuthors, &[])?;
@@ -3239,6 +3618,14 @@ for Session<C, S> {
             .map(decode_lower_names)
             .collect()
     }
+    fn managers_of_employees(
+        &mut self,
+    ) -> Result<Vec<ManagersOfEmployeesRow>, QueryError> {
+        self.run_many(QueryId::ManagersOfEmployees, &[])?
+            .iter()
+            .map(decode_managers_of_employees)
+            .collect()
+    }
     fn null_if_bio(&mut self) -> Result<Vec<NullIfBioRow>, QueryError> {
         self.run_many(QueryId::NullIfBio, &[])?.iter().map(decode_null_if_bio).collect()
     }
@@ -3307,6 +3694,24 @@ for Session<C, S> {
         self.run_many(QueryId::SearchAuthors, &[&query])?
             .iter()
             .map(decode_search_authors)
+            .collect()
+    }
+    fn set_book_years(
+        &mut self,
+        items: &[SetBookYearsParams],
+    ) -> Result<(), QueryError> {
+        self.run_batch_execute(
+                QueryId::SetBookYears,
+                items.iter().map(values_set_book_years),
+            )
+            .map(|_| ())
+    }
+    fn shelf_items_by_quoted_name(
+        &mut self,
+    ) -> Result<Vec<super::models::LibShelfItems>, QueryError> {
+        self.run_many(QueryId::ShelfItemsByQuotedName, &[])?
+            .iter()
+            .map(decode_shelf_items_by_quoted_name)
             .collect()
     }
     fn star_across_join(&mut self) -> Result<Vec<StarAcrossJoinRow>, QueryError> {
@@ -3385,29 +3790,29 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     fn author_json(&mut self, id: i64) -> Result<::serde_json::Value, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_json(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::AuthorJson, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::AuthorJson, started, counted);
         result
     }
     fn author_meta(&mut self) -> Result<Vec<AuthorMetaRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_meta();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorMeta, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorMeta, started, counted);
         result
     }
     fn author_names(&mut self) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_names();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorNames, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorNames, started, counted);
         result
     }
     fn author_tags(&mut self, id: i64) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_tags(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::AuthorTags, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::AuthorTags, started, counted);
         result
     }
     fn author_with_first_title(
@@ -3415,15 +3820,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<AuthorWithFirstTitleRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.author_with_first_title();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorWithFirstTitle, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorWithFirstTitle, started, counted);
         result
     }
     fn authors_and_books(&mut self) -> Result<Vec<AuthorsAndBooksRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.authors_and_books();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorsAndBooks, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorsAndBooks, started, counted);
         result
     }
     fn authors_of_kind(
@@ -3432,8 +3837,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.authors_of_kind(kind);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorsOfKind, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorsOfKind, started, counted);
         result
     }
     fn authors_with_book_count(
@@ -3441,29 +3846,36 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<AuthorsWithBookCountRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.authors_with_book_count();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorsWithBookCount, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorsWithBookCount, started, counted);
         result
     }
     fn authors_with_tags(&mut self, tags: &[String]) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.authors_with_tags(tags);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::AuthorsWithTags, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::AuthorsWithTags, started, counted);
         result
     }
     fn book_counts_cte(&mut self) -> Result<Vec<BookCountsCteRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.book_counts_cte();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BookCountsCte, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BookCountsCte, started, counted);
         result
     }
     fn book_era(&mut self) -> Result<Vec<BookEraRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.book_era();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BookEra, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BookEra, started, counted);
+        result
+    }
+    fn book_title_batch(&mut self, items: &[i64]) -> Result<Vec<String>, QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.book_title_batch(items);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BookTitleBatch, started, counted);
         result
     }
     fn books_by_author_and_kind(
@@ -3472,8 +3884,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<BooksByAuthorAndKindRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_by_author_and_kind(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksByAuthorAndKind, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksByAuthorAndKind, started, counted);
         result
     }
     fn books_by_ids_block(
@@ -3482,8 +3894,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<BooksByIdsBlockRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_by_ids_block(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksByIdsBlock, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksByIdsBlock, started, counted);
         result
     }
     fn books_by_titles(
@@ -3492,15 +3904,28 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_by_titles(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksByTitles, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksByTitles, started, counted);
         result
     }
     fn books_json(&mut self) -> Result<Option<::serde_json::Value>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_json();
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::BooksJson, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::BooksJson, started, counted);
+        result
+    }
+    fn books_of_authors_batch(
+        &mut self,
+        items: &[i64],
+    ) -> Result<Vec<Vec<super::models::Books>>, QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.books_of_authors_batch(items);
+        let counted = result
+            .as_ref()
+            .ok()
+            .map(|items| items.iter().map(|rows| rows.len() as u64).sum());
+        self.record_call(QueryId::BooksOfAuthorsBatch, started, counted);
         result
     }
     fn books_of_kind(
@@ -3509,8 +3934,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<BooksOfKindRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_of_kind(kind);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksOfKind, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksOfKind, started, counted);
         result
     }
     fn books_of_kinds(
@@ -3519,15 +3944,24 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.books_of_kinds(kinds);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::BooksOfKinds, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksOfKinds, started, counted);
+        result
+    }
+    fn books_with_shelf_items(
+        &mut self,
+    ) -> Result<Vec<BooksWithShelfItemsRow>, QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.books_with_shelf_items();
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::BooksWithShelfItems, started, counted);
         result
     }
     fn casts(&mut self, params: &CastsParams) -> Result<CastsRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.casts(params);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::Casts, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::Casts, started, counted);
         result
     }
     fn clear_or_keep_bio(
@@ -3536,15 +3970,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<(), QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.clear_or_keep_bio(params);
-        let rows = result.as_ref().ok().map(|()| 0);
-        self.record_call(QueryId::ClearOrKeepBio, started, rows);
+        let counted = result.as_ref().ok().map(|()| 0);
+        self.record_call(QueryId::ClearOrKeepBio, started, counted);
         result
     }
     fn coalesce_bio(&mut self) -> Result<Vec<CoalesceBioRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.coalesce_bio();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::CoalesceBio, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::CoalesceBio, started, counted);
         result
     }
     fn colliding_params(
@@ -3553,8 +3987,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.colliding_params(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::CollidingParams, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::CollidingParams, started, counted);
         result
     }
     fn comparisons(
@@ -3563,29 +3997,46 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<ComparisonsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.comparisons(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::Comparisons, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::Comparisons, started, counted);
+        result
+    }
+    fn copy_author_names(&mut self, rows: &[String]) -> Result<u64, QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.copy_author_names(rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::CopyAuthorNames, started, counted);
         result
     }
     fn copy_books(&mut self, params: &CopyBooksParams) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.copy_books(params);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::CopyBooks, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::CopyBooks, started, counted);
+        result
+    }
+    fn copy_shelf_items(
+        &mut self,
+        rows: &[CopyShelfItemsParams],
+    ) -> Result<u64, QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.copy_shelf_items(rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::CopyShelfItems, started, counted);
         result
     }
     fn count_authors(&mut self) -> Result<i64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.count_authors();
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::CountAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::CountAuthors, started, counted);
         result
     }
     fn count_books(&mut self) -> Result<i32, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.count_books();
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::CountBooks, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::CountBooks, started, counted);
         result
     }
     fn create_author(
@@ -3594,8 +4045,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<super::models::Authors, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.create_author(params);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::CreateAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::CreateAuthor, started, counted);
         result
     }
     fn create_book(
@@ -3604,43 +4055,43 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<CreateBookRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.create_book(params);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::CreateBook, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::CreateBook, started, counted);
         result
     }
     fn created_days(&mut self) -> Result<Vec<CreatedDaysRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.created_days();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::CreatedDays, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::CreatedDays, started, counted);
         result
     }
     fn delete_author(&mut self, p1: i64) -> Result<(), QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.delete_author(p1);
-        let rows = result.as_ref().ok().map(|()| 0);
-        self.record_call(QueryId::DeleteAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|()| 0);
+        self.record_call(QueryId::DeleteAuthor, started, counted);
         result
     }
     fn delete_book(&mut self, p1: i64) -> Result<super::models::Books, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.delete_book(p1);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::DeleteBook, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::DeleteBook, started, counted);
         result
     }
     fn delete_books_of_author(&mut self, name: &str) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.delete_books_of_author(name);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::DeleteBooksOfAuthor, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::DeleteBooksOfAuthor, started, counted);
         result
     }
     fn employee_names(&mut self) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.employee_names();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::EmployeeNames, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::EmployeeNames, started, counted);
         result
     }
     fn filter_books_by_year(
@@ -3649,15 +4100,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<FilterBooksByYearRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.filter_books_by_year(year);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FilterBooksByYear, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FilterBooksByYear, started, counted);
         result
     }
     fn first_book_lateral(&mut self) -> Result<Vec<FirstBookLateralRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.first_book_lateral();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FirstBookLateral, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FirstBookLateral, started, counted);
         result
     }
     fn first_book_left_lateral(
@@ -3665,64 +4116,64 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<FirstBookLeftLateralRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.first_book_left_lateral();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FirstBookLeftLateral, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FirstBookLeftLateral, started, counted);
         result
     }
     fn from_view(&mut self) -> Result<Vec<super::models::AuthorBookCounts>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.from_view();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FromView, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FromView, started, counted);
         result
     }
     fn full_join(&mut self) -> Result<Vec<FullJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.full_join();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::FullJoin, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::FullJoin, started, counted);
         result
     }
     fn generate_series(&mut self, n: i32) -> Result<Vec<Option<i32>>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.generate_series(n);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::GenerateSeries, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::GenerateSeries, started, counted);
         result
     }
     fn generate_series_from(&mut self) -> Result<Vec<Option<i32>>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.generate_series_from();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::GenerateSeriesFrom, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::GenerateSeriesFrom, started, counted);
         result
     }
     fn get_author(&mut self, p1: i64) -> Result<super::models::Authors, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.get_author(p1);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::GetAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::GetAuthor, started, counted);
         result
     }
     fn get_book_title(&mut self, id: i64) -> Result<String, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.get_book_title(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::GetBookTitle, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::GetBookTitle, started, counted);
         result
     }
     fn get_date(&mut self) -> Result<::time::Date, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.get_date();
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::GetDate, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::GetDate, started, counted);
         result
     }
     fn has_books(&mut self, id: i64) -> Result<bool, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.has_books(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::HasBooks, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::HasBooks, started, counted);
         result
     }
     fn insert_books_unnest(
@@ -3731,22 +4182,22 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.insert_books_unnest(params);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::InsertBooksUnnest, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::InsertBooksUnnest, started, counted);
         result
     }
     fn join_using(&mut self) -> Result<Vec<JoinUsingRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.join_using();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::JoinUsing, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::JoinUsing, started, counted);
         result
     }
     fn kind_stats(&mut self) -> Result<Vec<KindStatsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.kind_stats();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::KindStats, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::KindStats, started, counted);
         result
     }
     fn latest_book_per_author(
@@ -3754,15 +4205,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<LatestBookPerAuthorRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.latest_book_per_author();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::LatestBookPerAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::LatestBookPerAuthor, started, counted);
         result
     }
     fn list_authors(&mut self) -> Result<Vec<super::models::Authors>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.list_authors();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ListAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ListAuthors, started, counted);
         result
     }
     fn list_authors_by_i_ds(
@@ -3771,29 +4222,38 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<ListAuthorsByIDsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.list_authors_by_i_ds(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ListAuthorsByIDs, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ListAuthorsByIDs, started, counted);
         result
     }
     fn list_authors_not_in(&mut self, ids: &[i64]) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.list_authors_not_in(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ListAuthorsNotIn, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ListAuthorsNotIn, started, counted);
         result
     }
     fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.lower_names(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::LowerNames, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::LowerNames, started, counted);
+        result
+    }
+    fn managers_of_employees(
+        &mut self,
+    ) -> Result<Vec<ManagersOfEmployeesRow>, QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.managers_of_employees();
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ManagersOfEmployees, started, counted);
         result
     }
     fn null_if_bio(&mut self) -> Result<Vec<NullIfBioRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.null_if_bio();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::NullIfBio, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::NullIfBio, started, counted);
         result
     }
     fn paged_authors(
@@ -3802,8 +4262,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.paged_authors(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::PagedAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::PagedAuthors, started, counted);
         result
     }
     fn positional_out_of_order(
@@ -3812,15 +4272,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.positional_out_of_order(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::PositionalOutOfOrder, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::PositionalOutOfOrder, started, counted);
         result
     }
     fn positional_reused(&mut self, p1: i64) -> Result<Vec<i64>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.positional_reused(p1);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::PositionalReused, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::PositionalReused, started, counted);
         result
     }
     fn prolific_authors(
@@ -3829,15 +4289,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<ProlificAuthorsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.prolific_authors(min);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::ProlificAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ProlificAuthors, started, counted);
         result
     }
     fn quoted_alias(&mut self, id: i64) -> Result<QuotedAliasRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.quoted_alias(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::QuotedAlias, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::QuotedAlias, started, counted);
         result
     }
     fn recursive_managers(
@@ -3846,8 +4306,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<RecursiveManagersRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.recursive_managers(id);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::RecursiveManagers, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::RecursiveManagers, started, counted);
         result
     }
     fn reprice_books(
@@ -3856,15 +4316,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<RepriceBooksRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.reprice_books(params);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::RepriceBooks, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::RepriceBooks, started, counted);
         result
     }
     fn right_join(&mut self) -> Result<Vec<RightJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.right_join();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::RightJoin, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::RightJoin, started, counted);
         result
     }
     fn search_authors(
@@ -3873,71 +4333,90 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<Vec<SearchAuthorsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.search_authors(query);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::SearchAuthors, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::SearchAuthors, started, counted);
+        result
+    }
+    fn set_book_years(
+        &mut self,
+        items: &[SetBookYearsParams],
+    ) -> Result<(), QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.set_book_years(items);
+        let counted = result.as_ref().ok().map(|()| 0);
+        self.record_call(QueryId::SetBookYears, started, counted);
+        result
+    }
+    fn shelf_items_by_quoted_name(
+        &mut self,
+    ) -> Result<Vec<super::models::LibShelfItems>, QueryError> {
+        let started = ::std::time::Instant::now();
+        let result = self.inner.shelf_items_by_quoted_name();
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::ShelfItemsByQuotedName, started, counted);
         result
     }
     fn star_across_join(&mut self) -> Result<Vec<StarAcrossJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.star_across_join();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::StarAcrossJoin, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::StarAcrossJoin, started, counted);
         result
     }
     fn star_self_join(&mut self) -> Result<Vec<StarSelfJoinRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.star_self_join();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::StarSelfJoin, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::StarSelfJoin, started, counted);
         result
     }
     fn titles_by_author(&mut self) -> Result<Vec<TitlesByAuthorRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.titles_by_author();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::TitlesByAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::TitlesByAuthor, started, counted);
         result
     }
     fn touch_author(&mut self, id: i64) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.touch_author(id);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::TouchAuthor, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::TouchAuthor, started, counted);
         result
     }
     fn two_jsonb_arrays(&mut self, id: i64) -> Result<TwoJsonbArraysRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.two_jsonb_arrays(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::TwoJsonbArrays, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::TwoJsonbArrays, started, counted);
         result
     }
     fn union_titles(&mut self) -> Result<Vec<String>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.union_titles();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::UnionTitles, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::UnionTitles, started, counted);
         result
     }
     fn unnamed_column(&mut self, id: i64) -> Result<UnnamedColumnRow, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.unnamed_column(id);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::UnnamedColumn, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::UnnamedColumn, started, counted);
         result
     }
     fn unnest_ids(&mut self, ids: &[i64]) -> Result<Vec<Option<i64>>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.unnest_ids(ids);
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::UnnestIds, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::UnnestIds, started, counted);
         result
     }
     fn update_author(&mut self, params: &UpdateAuthorParams) -> Result<(), QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.update_author(params);
-        let rows = result.as_ref().ok().map(|()| 0);
-        self.record_call(QueryId::UpdateAuthor, started, rows);
+        let counted = result.as_ref().ok().map(|()| 0);
+        self.record_call(QueryId::UpdateAuthor, started, counted);
         result
     }
     fn update_author_bio(
@@ -3946,8 +4425,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.update_author_bio(params);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::UpdateAuthorBio, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::UpdateAuthorBio, started, counted);
         result
     }
     fn update_author_name(
@@ -3956,8 +4435,8 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<u64, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.update_author_name(params);
-        let rows = result.as_ref().ok().copied();
-        self.record_call(QueryId::UpdateAuthorName, started, rows);
+        let counted = result.as_ref().ok().copied();
+        self.record_call(QueryId::UpdateAuthorName, started, counted);
         result
     }
     fn upsert_employee(
@@ -3966,15 +4445,15 @@ impl<Q: Querier, M: ::std::borrow::BorrowMut<QueryMetrics>> Querier for Metered<
     ) -> Result<super::models::Employees, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.upsert_employee(params);
-        let rows = result.as_ref().ok().map(|_| 1);
-        self.record_call(QueryId::UpsertEmployee, started, rows);
+        let counted = result.as_ref().ok().map(|_| 1);
+        self.record_call(QueryId::UpsertEmployee, started, counted);
         result
     }
     fn window_functions(&mut self) -> Result<Vec<WindowFunctionsRow>, QueryError> {
         let started = ::std::time::Instant::now();
         let result = self.inner.window_functions();
-        let rows = result.as_ref().ok().map(|rows| rows.len() as u64);
-        self.record_call(QueryId::WindowFunctions, started, rows);
+        let counted = result.as_ref().ok().map(|rows| rows.len() as u64);
+        self.record_call(QueryId::WindowFunctions, started, counted);
         result
     }
 }
@@ -4020,6 +4499,9 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
     fn book_era(&mut self) -> Result<Vec<BookEraRow>, QueryError> {
         (**self).book_era()
     }
+    fn book_title_batch(&mut self, items: &[i64]) -> Result<Vec<String>, QueryError> {
+        (**self).book_title_batch(items)
+    }
     fn books_by_author_and_kind(
         &mut self,
         params: &BooksByAuthorAndKindParams,
@@ -4041,6 +4523,12 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
     fn books_json(&mut self) -> Result<Option<::serde_json::Value>, QueryError> {
         (**self).books_json()
     }
+    fn books_of_authors_batch(
+        &mut self,
+        items: &[i64],
+    ) -> Result<Vec<Vec<super::models::Books>>, QueryError> {
+        (**self).books_of_authors_batch(items)
+    }
     fn books_of_kind(
         &mut self,
         kind: super::enums::BookType,
@@ -4052,6 +4540,11 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
         kinds: &[super::enums::BookType],
     ) -> Result<Vec<i64>, QueryError> {
         (**self).books_of_kinds(kinds)
+    }
+    fn books_with_shelf_items(
+        &mut self,
+    ) -> Result<Vec<BooksWithShelfItemsRow>, QueryError> {
+        (**self).books_with_shelf_items()
     }
     fn casts(&mut self, params: &CastsParams) -> Result<CastsRow, QueryError> {
         (**self).casts(params)
@@ -4077,8 +4570,17 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
     ) -> Result<Vec<ComparisonsRow>, QueryError> {
         (**self).comparisons(params)
     }
+    fn copy_author_names(&mut self, rows: &[String]) -> Result<u64, QueryError> {
+        (**self).copy_author_names(rows)
+    }
     fn copy_books(&mut self, params: &CopyBooksParams) -> Result<u64, QueryError> {
         (**self).copy_books(params)
+    }
+    fn copy_shelf_items(
+        &mut self,
+        rows: &[CopyShelfItemsParams],
+    ) -> Result<u64, QueryError> {
+        (**self).copy_shelf_items(rows)
     }
     fn count_authors(&mut self) -> Result<i64, QueryError> {
         (**self).count_authors()
@@ -4183,6 +4685,11 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
     fn lower_names(&mut self, ids: &[i64]) -> Result<Vec<String>, QueryError> {
         (**self).lower_names(ids)
     }
+    fn managers_of_employees(
+        &mut self,
+    ) -> Result<Vec<ManagersOfEmployeesRow>, QueryError> {
+        (**self).managers_of_employees()
+    }
     fn null_if_bio(&mut self) -> Result<Vec<NullIfBioRow>, QueryError> {
         (**self).null_if_bio()
     }
@@ -4230,6 +4737,17 @@ impl<Q: Querier + ?Sized> Querier for &mut Q {
         query: &str,
     ) -> Result<Vec<SearchAuthorsRow>, QueryError> {
         (**self).search_authors(query)
+    }
+    fn set_book_years(
+        &mut self,
+        items: &[SetBookYearsParams],
+    ) -> Result<(), QueryError> {
+        (**self).set_book_years(items)
+    }
+    fn shelf_items_by_quoted_name(
+        &mut self,
+    ) -> Result<Vec<super::models::LibShelfItems>, QueryError> {
+        (**self).shelf_items_by_quoted_name()
     }
     fn star_across_join(&mut self) -> Result<Vec<StarAcrossJoinRow>, QueryError> {
         (**self).star_across_join()
@@ -4296,6 +4814,8 @@ pub enum QueryError {
     UnexpectedNull { query: QueryId, column: &'static str },
     /// A value could not be decoded into its Rust type (a type changed since generation).
     Decode { query: QueryId, column: &'static str, source: ::postgres::Error },
+    /// Item `index` (0-based) of a `:batchexec`, `:batchone` or `:batchmany` call failed.
+    Batch { index: usize, source: Box<QueryError> },
 }
 
 impl QueryError {
@@ -4307,17 +4827,37 @@ impl QueryError {
             | QueryError::TooManyRows { query, .. }
             | QueryError::UnexpectedNull { query, .. }
             | QueryError::Decode { query, .. } => *query,
+            QueryError::Batch { source, .. } => source.query(),
         }
     }
-    /// A `:one` query found no row.
+    /// A `:one` query (or an item of a `:batchone` one) found no row.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, QueryError::NotFound { .. })
+        match self {
+            QueryError::NotFound { .. } => true,
+            QueryError::Batch { source, .. } => source.is_not_found(),
+            _ => false,
+        }
     }
-    /// The `postgres` error of a [`QueryError::Db`] (SQLSTATE, constraint name, ...).
+    /// The `postgres` error of a [`QueryError::Db`] (SQLSTATE, constraint name, ...), also
+    /// inside a [`QueryError::Batch`].
     pub fn postgres(&self) -> Option<&::postgres::Error> {
         match self {
             QueryError::Db { source, .. } => Some(source),
+            QueryError::Batch { source, .. } => source.postgres(),
             _ => None,
+        }
+    }
+    /// The index of the failing item of a batch call.
+    pub fn batch_index(&self) -> Option<usize> {
+        match self {
+            QueryError::Batch { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+    fn in_batch(self, index: usize) -> QueryError {
+        QueryError::Batch {
+            index,
+            source: Box::new(self),
         }
     }
     fn decode(query: QueryId, index: usize, source: ::postgres::Error) -> QueryError {
@@ -4343,6 +4883,12 @@ impl ::std::fmt::Display for QueryError {
     fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         let query = self.query();
         write!(f, "query {} ({}): ", query.name(), query.source())?;
+        self.fmt_detail(f)
+    }
+}
+
+impl QueryError {
+    fn fmt_detail(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
         match self {
             QueryError::Db { source, .. } => {
                 match source.as_db_error() {
@@ -4364,6 +4910,10 @@ impl ::std::fmt::Display for QueryError {
             QueryError::Decode { column, source, .. } => {
                 write!(f, "cannot decode column {column}: {source}")
             }
+            QueryError::Batch { index, source } => {
+                write!(f, "item {index} of the batch: ")?;
+                source.fmt_detail(f)
+            }
         }
     }
 }
@@ -4373,6 +4923,9 @@ impl ::std::error::Error for QueryError {
         match self {
             QueryError::Db { source, .. } | QueryError::Decode { source, .. } => {
                 Some(source)
+            }
+            QueryError::Batch { source, .. } => {
+                ::std::error::Error::source(source.as_ref())
             }
             _ => None,
         }
@@ -4387,6 +4940,50 @@ fn read_column<'r, T: ::postgres::types::FromSql<'r>>(
     index: usize,
 ) -> Result<T, QueryError> {
     row.try_get(index).map_err(|source| QueryError::decode(query, index, source))
+}
+
+/// The rows of each item of a `:batchone` call, decoded: exactly one row per item.
+#[allow(dead_code)]
+fn batch_one<T>(
+    query: QueryId,
+    results: Vec<Vec<::postgres::Row>>,
+    decode: fn(&::postgres::Row) -> Result<T, QueryError>,
+) -> Result<Vec<T>, QueryError> {
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(index, rows)| {
+            match rows.as_slice() {
+                [row] => decode(row),
+                [] => Err(QueryError::NotFound { query }),
+                _ => {
+                    Err(QueryError::TooManyRows {
+                        query,
+                        rows: rows.len(),
+                    })
+                }
+            }
+                .map_err(|e| e.in_batch(index))
+        })
+        .collect()
+}
+
+/// The rows of each item of a `:batchmany` call, decoded.
+#[allow(dead_code)]
+fn batch_many<T>(
+    results: Vec<Vec<::postgres::Row>>,
+    decode: fn(&::postgres::Row) -> Result<T, QueryError>,
+) -> Result<Vec<Vec<T>>, QueryError> {
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(index, rows)| {
+            rows.iter()
+                .map(decode)
+                .collect::<Result<Vec<T>, QueryError>>()
+                .map_err(|e| e.in_batch(index))
+        })
+        .collect()
 }
 
 /// How a session sends its queries.
@@ -4475,26 +5072,43 @@ impl StatementCache {
     fn set_custom_types(&mut self, types: Vec<::postgres::types::Type>) {
         self.custom_types = Some(types);
     }
+    /// The types `query`'s parameters are sent as when unprepared, and the column types
+    /// of a `:copyfrom` (custom types resolved by then).
+    fn wire_types(&self, query: QueryId) -> Vec<::postgres::types::Type> {
+        query
+            .param_types()
+            .iter()
+            .map(|wire| match *wire {
+                WireType::Builtin(oid) => builtin_type(oid),
+                WireType::Custom(i) => {
+                    self.custom_types
+                        .as_ref()
+                        .and_then(|types| types.get(i).cloned())
+                        .unwrap_or_else(|| builtin_type(0))
+                }
+            })
+            .collect()
+    }
     /// The parameters of an unprepared call, each with the type it is sent as.
     fn typed_params<'a>(
         &self,
         query: QueryId,
         params: &[&'a (dyn ::postgres::types::ToSql + Sync)],
     ) -> Vec<(&'a (dyn ::postgres::types::ToSql + Sync), ::postgres::types::Type)> {
-        params
-            .iter()
-            .zip(query.param_types())
-            .map(|(&param, wire)| {
-                let ty = match *wire {
-                    WireType::Builtin(oid) => builtin_type(oid),
-                    WireType::Custom(i) => {
-                        self.custom_types
-                            .as_ref()
-                            .and_then(|types| types.get(i).cloned())
-                            .unwrap_or_else(|| builtin_type(0))
-                    }
-                };
-                (param, ty)
+        params.iter().copied().zip(self.wire_types(query)).collect()
+    }
+    /// The results of a pipelined batch, or the first failing item's error.
+    #[allow(dead_code)]
+    fn batch_results<T>(
+        &mut self,
+        query: QueryId,
+        results: Vec<Result<T, ::postgres::Error>>,
+    ) -> Result<Vec<T>, QueryError> {
+        results
+            .into_iter()
+            .enumerate()
+            .map(|(index, result)| {
+                result.map_err(|source| self.failed(query, source).in_batch(index))
             })
             .collect()
     }
@@ -4552,6 +5166,12 @@ fn custom_types_sql() -> String {
         sql.push_str(ty);
     }
     sql
+}
+
+/// The types of the columns of [`custom_types_sql`]'s row after the first: the
+/// [`CUSTOM_TYPES`], in order.
+fn column_types(columns: &[::postgres::Column]) -> Vec<::postgres::types::Type> {
+    columns[1..].iter().map(|column| column.type_().clone()).collect()
 }
 
 /// Step 2: the `DEALLOCATE`s of the statements the lookups prepared (since `$1`), to run
@@ -4928,6 +5548,94 @@ impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
     }
 }
 
+#[allow(dead_code)]
+impl<C: Executor, S: ::std::borrow::BorrowMut<StatementCache>> Session<C, S> {
+    /// `:batchone` and `:batchmany`: the statement once per item, in order, on this
+    /// session's connection (one round trip each); the first failure stops the batch.
+    fn run_batch<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        items: impl Iterator<Item = [&'p (dyn ::postgres::types::ToSql + Sync); N]>,
+    ) -> Result<Vec<Vec<::postgres::Row>>, QueryError> {
+        items
+            .enumerate()
+            .map(|(index, params)| {
+                self.run_many(query, &params).map_err(|e| e.in_batch(index))
+            })
+            .collect()
+    }
+    /// `:batchexec`: [`Session::run_batch`] without rows.
+    fn run_batch_execute<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        items: impl Iterator<Item = [&'p (dyn ::postgres::types::ToSql + Sync); N]>,
+    ) -> Result<Vec<u64>, QueryError> {
+        items
+            .enumerate()
+            .map(|(index, params)| {
+                self.run_execute(query, &params).map_err(|e| e.in_batch(index))
+            })
+            .collect()
+    }
+    /// `:copyfrom`: every row in one `COPY ... FROM STDIN (FORMAT binary)`. Prepared, the
+    /// `COPY` statement is cached like any other; unprepared, it runs in a transaction (a
+    /// savepoint inside one) so that a transaction pooler keeps one server connection for
+    /// the driver's statement, closed before it ends.
+    fn run_copy<'p, const N: usize>(
+        &mut self,
+        query: QueryId,
+        rows: impl Iterator<Item = [&'p (dyn ::postgres::types::ToSql + Sync); N]>,
+    ) -> Result<u64, QueryError> {
+        let client = self.client.generic_client();
+        let cache = self.cache.borrow_mut();
+        if cache.needs_custom_types(query) {
+            match self.execution {
+                Execution::Prepared => {
+                    let statement = ::postgres::GenericClient::prepare(
+                            client,
+                            &custom_types_sql(),
+                        )
+                        .map_err(|source| QueryError::Db { query, source })?;
+                    cache.set_custom_types(column_types(statement.columns()));
+                }
+                Execution::Unprepared => resolve_custom_types(client, cache, query)?,
+            }
+        }
+        let types = cache.wire_types(query);
+        match self.execution {
+            Execution::Prepared => {
+                let statement = prepare(client, cache, query)?;
+                ::postgres::GenericClient::copy_in(client, &statement)
+                    .and_then(|writer| copy_rows(writer, &types, rows))
+            }
+            Execution::Unprepared => {
+                ::postgres::GenericClient::transaction(client)
+                    .and_then(|mut transaction| {
+                        let copied = transaction
+                            .copy_in(query.sql())
+                            .and_then(|writer| copy_rows(writer, &types, rows))?;
+                        transaction.commit()?;
+                        Ok(copied)
+                    })
+            }
+        }
+            .map_err(|source| cache.failed(query, source))
+    }
+}
+
+/// Write `rows` in COPY's binary format; the number of rows copied.
+fn copy_rows<'p, const N: usize>(
+    writer: ::postgres::CopyInWriter<'_>,
+    types: &[::postgres::types::Type],
+    rows: impl Iterator<Item = [&'p (dyn ::postgres::types::ToSql + Sync); N]>,
+) -> Result<u64, ::postgres::Error> {
+    let mut writer = ::postgres::binary_copy::BinaryCopyInWriter::new(writer, types);
+    for row in rows {
+        writer.write(&row)?;
+    }
+    writer.finish()
+}
+
 /// The statement of `query` on this connection, prepared on first use.
 fn prepare<G: ::postgres::GenericClient>(
     client: &mut G,
@@ -4961,7 +5669,7 @@ fn resolve_custom_types<G: ::postgres::GenericClient>(
     let mut transaction = client.transaction().map_err(failed)?;
     let row = transaction.query_typed_one(&custom_types_sql(), &[]).map_err(failed)?;
     let since: ::std::time::SystemTime = row.try_get(0).map_err(failed)?;
-    let types = row.columns()[1..].iter().map(|column| column.type_().clone()).collect();
+    let types = column_types(row.columns());
     let deallocate: String = transaction
         .query_typed_one(
             LOOKUP_STATEMENTS_SQL,
