@@ -221,6 +221,14 @@ fn catalogs() -> Vec<Catalog> {
 /// it). All are small.
 const UNREPORTED: [&str; 4] = ["pg_index", "pg_event_trigger", "pg_authid", "pg_inherits"];
 
+/// Whether `sql` names one of the catalogs a snapshot is read from (`pg_class`,
+/// `pg_attribute`, ...; case-insensitive): a script writing to one directly leaves no trace
+/// in the change log, so [`Tracker::refresh_scanning`] must bring the snapshot up to date.
+pub fn names_a_catalog(sql: &str) -> bool {
+    let sql = sql.to_ascii_lowercase();
+    sql.contains("pg_catalog") || catalogs().iter().any(|c| sql.contains(c.name))
+}
+
 /// The next transaction id, the `search_path` and how many of the change log's triggers are
 /// enabled.
 fn mark_query() -> String {
