@@ -458,6 +458,11 @@ impl Tracker {
         exclude: &[String],
     ) -> Result<Self, postgres::Error> {
         ddl_log::install(client)?;
+        // The catalog queries' estimates (an unlogged log has no statistics) pass
+        // jit_above_cost: compiling them would cost more than running them, every time.
+        // Planning the catalog query for the owners at hand costs several times running it:
+        // its generic plan (index lookups of a few owners) serves every refresh.
+        client.batch_execute("SET jit = off; SET plan_cache_mode = force_generic_plan")?;
         let mut t = Tracker::new(client, exclude)?;
         t.log = Some(client.prepare(&ddl_log::take_query())?);
         client.batch_execute("DELETE FROM check_ddl_log.log")?;
@@ -596,11 +601,13 @@ impl Tracker {
         client: &mut impl GenericClient,
         only: Option<Vec<String>>,
     ) -> Result<(HashSet<Owner>, Vec<(u32, u32)>), postgres::Error> {
-        let written = self.list(client, false, only)?;
+        let written = self.list(client, false, only.clone())?;
         let mut dirty: HashSet<Owner> = HashSet::new();
         let mut refs: Vec<(u32, u32)> = Vec::new();
         let mut deleted_in = Vec::new();
-        for (name, count, idents, owners, r) in written {
+        // The query answers a row (count 0) for the catalogs left out too.
+        let asked = |name: &String| only.as_ref().is_none_or(|o| o.contains(name));
+        for (name, count, idents, owners, r) in written.into_iter().filter(|w| asked(&w.0)) {
             let known = self.known.entry(name.clone()).or_default();
             let mut new = 0i64;
             for (ident, owner) in idents.iter().zip(&owners) {
