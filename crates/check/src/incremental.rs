@@ -26,10 +26,33 @@
 //! 4. The changed owners' rows are deparsed with the same catalog query restricted to them
 //!    ([`crate::snapshot::Scope::Owners`]), and replace the owners' old entries.
 //!
-//! A change to the roles (`pg_authid`, shared by the cluster: policies print role names) or
-//! an unusable transaction-id window makes the refresh read the whole snapshot instead. The
-//! result equals a whole snapshot taken at the same moment (the tests compare the two after
-//! each of many kinds of change).
+//! A change to the roles (`pg_authid`, shared by the cluster: policies print role names), to
+//! the session's `search_path` (the deparsers qualify names by it) or an unusable
+//! transaction-id window makes the refresh read the whole snapshot instead. The result equals
+//! a whole snapshot taken at the same moment (the tests compare the two after each of many
+//! kinds of change).
+//!
+//! # Without scanning: the change log
+//!
+//! Steps 1 and 2 scan every tracked catalog, which costs as much as the schema is large. A
+//! tracker made with [`Tracker::with_ddl_log`] (the reversibility walk's) reads instead the
+//! log of [`crate::ddl_log`]: the objects each command since the last refresh created or
+//! altered (mapped to their owners in the database) and dropped (mapped to their owners from
+//! memory: each snapshot row carries the catalog object it prints). Their dependents and
+//! step 4 follow as above. What event triggers do not report is covered as follows:
+//!
+//! - `CLUSTER`, `REINDEX` (they change `pg_index` only), commands on event triggers (a
+//!   migration's own, or one disabling the log's), roles and `DETACH PARTITION` (reported for
+//!   the parent only): the small catalogs `pg_index`, `pg_event_trigger`, `pg_authid` and
+//!   `pg_inherits` are scanned at every refresh as in steps 1 and 2;
+//! - `GRANT`, `REVOKE`, `ALTER DEFAULT PRIVILEGES`, owners and security labels: the snapshot
+//!   prints none of them;
+//! - `CREATE EXTENSION` and `ALTER EXTENSION` (members come and go without being reported one
+//!   by one) and a disabled log trigger: that refresh scans every catalog too, and counts a
+//!   fallback in [`Counters::fallbacks`];
+//! - direct writes to the catalogs (`UPDATE pg_class ...`) leave no trace at all: the caller
+//!   asks for a scan of every catalog with [`Tracker::refresh_scanning`] (the walk does for
+//!   scripts that name a catalog, [`names_a_catalog`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -247,9 +270,10 @@ const WRITTEN_SINCE: &str =
 
 /// The rows query: per catalog (only those in `$3`, when not `NULL`), its row count and the
 /// identity, owner and referenced object of each row written since `$1` (every row with `$2`).
-fn rows_query() -> String {
+fn rows_query(only: Option<&[&str]>) -> String {
     catalogs()
         .iter()
+        .filter(|c| only.is_none_or(|o| o.contains(&c.name)))
         .map(|c| {
             let agg = |e: &str, ty: &str| {
                 format!("coalesce(array_agg({e}) FILTER (WHERE w.w), '{{}}'::{ty}[])")
@@ -370,6 +394,8 @@ pub struct Tracker {
     whole: postgres::Statement,
     scoped: postgres::Statement,
     rows: postgres::Statement,
+    /// The rows query over [`UNREPORTED`] only.
+    rows_unreported: postgres::Statement,
     dependents: postgres::Statement,
     mark: postgres::Statement,
     /// The change log's query, when the tracker reads one ([`Tracker::with_ddl_log`]).
@@ -421,7 +447,8 @@ impl Tracker {
         let mut t = Tracker {
             whole: client.prepare(&snapshot::query(Scope::All))?,
             scoped: client.prepare(&snapshot::query(Scope::Owners))?,
-            rows: client.prepare(&rows_query())?,
+            rows: client.prepare(&rows_query(None))?,
+            rows_unreported: client.prepare(&rows_query(Some(&UNREPORTED)))?,
             dependents: client.prepare(&dependents_query())?,
             mark: client.prepare(&mark_query())?,
             log: None,
@@ -491,7 +518,15 @@ impl Tracker {
         only: Option<Vec<String>>,
     ) -> Result<Listing, postgres::Error> {
         let low = self.since.rem_euclid(1 << 32);
-        let rows = client.query(&self.rows, &[&low, &all, &only])?;
+        let unreported = only
+            .as_ref()
+            .is_some_and(|o| o.iter().all(|n| UNREPORTED.contains(&n.as_str())));
+        let statement = if unreported {
+            &self.rows_unreported
+        } else {
+            &self.rows
+        };
+        let rows = client.query(statement, &[&low, &all, &only])?;
         Ok(rows
             .into_iter()
             .map(|r| {

@@ -23,9 +23,12 @@
 //! A catalog snapshot is one prepared query (see [`crate::snapshot`]), several times cheaper
 //! than a pg_dump process, but it costs as much as the schema is large. The walk reads one
 //! whole snapshot per walker and then keeps it up to date with [`Tracker`], which after the
-//! down and after the re-apply reads only the objects whose catalog rows changed (see
-//! [`crate::incremental`]): a migration costs what it touches, not what the schema holds, so
-//! the walk grows linearly with the chain. Sets of 40 or more migrations are split into segments, one per core
+//! down and after the re-apply reads only the objects the commands of that step created,
+//! altered or dropped, as a change log written by event triggers in the scratch database
+//! reports them (see [`crate::ddl_log`] and [`crate::incremental`]; a script naming a system
+//! catalog gets a scan of every catalog instead): a migration costs what it touches, not what
+//! the schema holds, so the walk grows about linearly with the chain. The ups skip the lease
+//! and the history reads ([`Migrator::apply_next`]: the database is the walker's alone). Sets of 40 or more migrations are split into segments, one per core
 //! (at most 4), each walked in its own database on its own thread: the walker of segment
 //! `a..b` starts from `0..a` applied with fixtures (one transaction per migration, as the walk
 //! commits them), then walks as above. Segment bounds give every walker the same work, replay
