@@ -429,6 +429,10 @@ impl std::fmt::Debug for Tracker {
     }
 }
 
+/// What a look at the catalogs found: the owners to read again, and the objects (class, oid)
+/// whose dependents must be read again too.
+type Found = (HashSet<Owner>, Vec<(u32, u32)>);
+
 type Listing = Vec<(
     String,
     i64,
@@ -635,7 +639,7 @@ impl Tracker {
         &mut self,
         client: &mut impl GenericClient,
         only: Option<Vec<String>>,
-    ) -> Result<(HashSet<Owner>, Vec<(u32, u32)>), postgres::Error> {
+    ) -> Result<Found, postgres::Error> {
         let written = self.list(client, false, only.clone())?;
         let mut dirty: HashSet<Owner> = HashSet::new();
         let mut refs: Vec<(u32, u32)> = Vec::new();
@@ -686,7 +690,7 @@ impl Tracker {
         &mut self,
         client: &mut impl GenericClient,
         mut scan_all: bool,
-    ) -> Result<(HashSet<Owner>, Vec<(u32, u32)>), postgres::Error> {
+    ) -> Result<Found, postgres::Error> {
         self.counters.logged += 1;
         self.known_stale = true;
         let take = self.log.as_ref().expect("called with a log");
@@ -732,10 +736,7 @@ impl Tracker {
     /// Scan every catalog and rebuild the row identities known (reading the log leaves them
     /// behind): the owners of rows written since the last refresh, and of rows that appeared
     /// or disappeared since they were last listed.
-    fn rescan(
-        &mut self,
-        client: &mut impl GenericClient,
-    ) -> Result<(HashSet<Owner>, Vec<(u32, u32)>), postgres::Error> {
+    fn rescan(&mut self, client: &mut impl GenericClient) -> Result<Found, postgres::Error> {
         let mut dirty: HashSet<Owner> = HashSet::new();
         let mut refs: Vec<(u32, u32)> = Vec::new();
         for (name, _, idents, owners, r) in self.list(client, false, None)? {
