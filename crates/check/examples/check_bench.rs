@@ -216,12 +216,14 @@ fn main() {
          fixture per migration (`check::bench::synthetic_set`). Reversibility applies every\n\
          migration, its down, and the migration again with its fixture, and after the down and\n\
          after the re-apply brings its in-memory catalog snapshot up to date by reading only\n\
-         the objects whose catalog rows changed (`check::incremental`): it deparses only what\n\
-         the migration touched, but still scans the tracked catalogs once per refresh (row\n\
-         counts and `xmin`), which grows with the schema; every irreversible migration is\n\
-         reported (the walk rebuilds the state after it and goes on). \"walkers\" is the number of databases walking\n\
-         parallel segments of the chain (one per core, for 40+ migrations). The machine is\n\
-         shared with other builds: compare rows of one run.\n\n{table}{growth}{cli}{END}\n",
+         the objects that step's commands created, altered or dropped, as a change log written\n\
+         by event triggers in the walker's database reports them (`check::ddl_log`,\n\
+         `check::incremental`), plus small scans of the catalogs event triggers do not report\n\
+         (`pg_index`, `pg_inherits`, event triggers, roles); its ups skip the lease and history\n\
+         reads (`Migrator::apply_next`). Every irreversible migration is reported (the walk\n\
+         rebuilds the state after it and goes on). \"walkers\" is the number of databases walking\n\
+         parallel segments of the chain (one per core, for 40+ migrations). The machine (2 cores)\n\
+         is shared with other sessions' builds and tests: compare rows of one run.\n\n{table}{growth}{cli}{END}\n",
         machine()
     );
     println!("{section}");

@@ -1,5 +1,9 @@
-//! Where a walk step's time goes at the end of a long chain: the engine calls and the two
-//! refreshes, at N = 100 and N = 1000 (a profiling aid; prints figures).
+//! Where a walk step's time goes at the end of a long chain, at N = 100 and N = 1000: each
+//! engine call (the up and the re-apply with its fixture as the walk makes them, with
+//! `Migrator::apply_next`; the down through `Migrator::down`; and, for comparison, the up
+//! through `Migrator::up_to`, which takes the lease and reads the history), and the refreshes,
+//! reading the change log (`Tracker::with_ddl_log`, as the walk does) or scanning the catalogs
+//! (`Tracker::new`, the fallback). A profiling aid; prints figures.
 //!
 //! ```sh
 //! cargo run --release -p check --example walk_profile
@@ -10,51 +14,76 @@ use std::time::Instant;
 use check::incremental::Tracker;
 use migrate::{DownTarget, MigrationSet, Migrator};
 
+/// Milliseconds per step from seconds over `STEPS` steps.
+const STEPS: usize = 5;
+
+fn per_step(secs: f64) -> f64 {
+    secs * 1000.0 / STEPS as f64
+}
+
 fn main() {
     let cluster = pgcluster::Cluster::temporary().unwrap();
     for n in [100usize, 1000] {
         let dir = tempfile::tempdir().unwrap();
         check::bench::synthetic_set(dir.path(), n).unwrap();
         let set = MigrationSet::discover(dir.path()).unwrap();
-        let db = check::reversibility::scratch(&cluster).unwrap();
-        let mut c = db.connect().unwrap();
-        let last = set.migrations[n - 6].version;
-        Migrator::new(&set)
-            .with_fixtures(true)
-            .single_transaction(false)
-            .up_to(&mut c, last)
-            .unwrap();
-        let mut tracker = Tracker::new(&mut c, &check::reversibility::excluded()).unwrap();
-        let (mut engine, mut refresh, mut idle) = (0.0, 0.0, 0.0);
-        for m in &set.migrations[n - 5..] {
-            let t = Instant::now();
-            Migrator::new(&set).up_to(&mut c, m.version).unwrap();
-            Migrator::new(&set)
-                .down(&mut c, DownTarget::Newest)
-                .unwrap();
-            engine += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            tracker.refresh(&mut c).unwrap();
-            refresh += t.elapsed().as_secs_f64();
-            let t = Instant::now();
+        for logged in [true, false] {
+            let db = check::reversibility::scratch(&cluster).unwrap();
+            let mut c = db.connect().unwrap();
+            let last = set.migrations[n - STEPS - 1].version;
             Migrator::new(&set)
                 .with_fixtures(true)
-                .up_to(&mut c, m.version)
+                .single_transaction(false)
+                .up_to(&mut c, last)
                 .unwrap();
-            engine += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            tracker.refresh(&mut c).unwrap();
-            refresh += t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            tracker.refresh(&mut c).unwrap();
-            idle += t.elapsed().as_secs_f64();
+            let exclude = check::reversibility::excluded();
+            let mut tracker = if logged {
+                Tracker::with_ddl_log(&mut c, &exclude).unwrap()
+            } else {
+                Tracker::new(&mut c, &exclude).unwrap()
+            };
+            let (mut up, mut up_to, mut down, mut again) = (0.0, 0.0, 0.0, 0.0);
+            let (mut refresh, mut idle) = (0.0, 0.0);
+            for m in &set.migrations[n - STEPS..] {
+                let plain = Migrator::new(&set);
+                let t = Instant::now();
+                plain.apply_next(&mut c, m).unwrap();
+                up += t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                plain.down(&mut c, DownTarget::Newest).unwrap();
+                down += t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                plain.up_to(&mut c, m.version).unwrap();
+                up_to += t.elapsed().as_secs_f64();
+                plain.down(&mut c, DownTarget::Newest).unwrap();
+                let t = Instant::now();
+                tracker.refresh(&mut c).unwrap();
+                refresh += t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                Migrator::new(&set)
+                    .with_fixtures(true)
+                    .apply_next(&mut c, m)
+                    .unwrap();
+                again += t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                tracker.refresh(&mut c).unwrap();
+                refresh += t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                tracker.refresh(&mut c).unwrap();
+                idle += t.elapsed().as_secs_f64();
+            }
+            println!(
+                "N = {n}, {}: per step up (apply_next) {:.1} ms, down {:.1} ms, up again with fixture {:.1} ms \
+                 [up through up_to: {:.1} ms]; two refreshes {:.1} ms, a refresh with nothing changed {:.1} ms; {:?}",
+                if logged { "change log" } else { "catalog scan" },
+                per_step(up),
+                per_step(down),
+                per_step(again),
+                per_step(up_to),
+                per_step(refresh),
+                per_step(idle),
+                tracker.counters()
+            );
         }
-        println!(
-            "N = {n}: per step engine {:.1} ms, two refreshes {:.1} ms, a refresh with nothing changed {:.1} ms; {:?}",
-            engine * 200.0,
-            refresh * 200.0,
-            idle * 200.0,
-            tracker.counters()
-        );
     }
 }

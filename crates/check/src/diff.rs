@@ -4,7 +4,7 @@
 //!    unchanged checksum, and no folder migration may be missing below its newest applied one
 //!    (otherwise the comparison would be meaningless: that is reported instead).
 //! 2. A scratch database on an embedded cluster is migrated to the same versions (no fixtures).
-//! 3. Both are compared by catalog [`Snapshot`] and by normalised `pg_dump --schema-only`; any
+//! 3. Both are compared by catalog [`Snapshot`](crate::snapshot::Snapshot) and by normalised `pg_dump --schema-only`; any
 //!    difference in either is drift. The drift is shown as a unified diff of the two dumps
 //!    (`-` what the migrations produce, `+` what the live database has), or of the catalog
 //!    snapshots when pg_dump shows nothing.

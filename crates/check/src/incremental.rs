@@ -26,15 +26,39 @@
 //! 4. The changed owners' rows are deparsed with the same catalog query restricted to them
 //!    ([`crate::snapshot::Scope::Owners`]), and replace the owners' old entries.
 //!
-//! A change to the roles (`pg_authid`, shared by the cluster: policies print role names) or
-//! an unusable transaction-id window makes the refresh read the whole snapshot instead. The
-//! result equals a whole snapshot taken at the same moment (the tests compare the two after
-//! each of many kinds of change).
+//! A change to the roles (`pg_authid`, shared by the cluster: policies print role names), to
+//! the session's `search_path` (the deparsers qualify names by it) or an unusable
+//! transaction-id window makes the refresh read the whole snapshot instead. The result equals
+//! a whole snapshot taken at the same moment (the tests compare the two after each of many
+//! kinds of change).
+//!
+//! # Without scanning: the change log
+//!
+//! Steps 1 and 2 scan every tracked catalog, which costs as much as the schema is large. A
+//! tracker made with [`Tracker::with_ddl_log`] (the reversibility walk's) reads instead the
+//! log of [`crate::ddl_log`]: the objects each command since the last refresh created or
+//! altered (mapped to their owners in the database) and dropped (mapped to their owners from
+//! memory: each snapshot row carries the catalog object it prints). Their dependents and
+//! step 4 follow as above. What event triggers do not report is covered as follows:
+//!
+//! - `CLUSTER`, `REINDEX` (they change `pg_index` only), commands on event triggers (a
+//!   migration's own, or one disabling the log's), roles and `DETACH PARTITION` (reported for
+//!   the parent only): the small catalogs `pg_index`, `pg_event_trigger`, `pg_authid` and
+//!   `pg_inherits` are scanned at every refresh as in steps 1 and 2;
+//! - `GRANT`, `REVOKE`, `ALTER DEFAULT PRIVILEGES`, owners and security labels: the snapshot
+//!   prints none of them;
+//! - `CREATE EXTENSION` and `ALTER EXTENSION` (members come and go without being reported one
+//!   by one) and a disabled log trigger: that refresh scans every catalog too, and counts a
+//!   fallback in [`Counters::fallbacks`];
+//! - direct writes to the catalogs (`UPDATE pg_class ...`) leave no trace at all: the caller
+//!   asks for a scan of every catalog with [`Tracker::refresh_scanning`] (the walk does for
+//!   scripts that name a catalog, [`names_a_catalog`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use postgres::GenericClient;
 
+use crate::ddl_log;
 use crate::snapshot::{self, Entry, Owner, SCOPED_KINDS, Scope, Snapshot};
 
 /// One tracked catalog: its name, a filter for the rows that matter, the identity of a row,
@@ -213,6 +237,32 @@ fn catalogs() -> Vec<Catalog> {
     ]
 }
 
+/// The catalogs whose changes event triggers do not report, scanned at every refresh even
+/// with a change log: `CLUSTER` and `REINDEX` change `pg_index` only, commands on event
+/// triggers are not reported, roles are shared by the cluster, and `DETACH PARTITION` is
+/// reported for the parent only (the partition, which prints its parent, no longer depends on
+/// it). All are small.
+const UNREPORTED: [&str; 4] = ["pg_index", "pg_event_trigger", "pg_authid", "pg_inherits"];
+
+/// Whether `sql` names one of the catalogs a snapshot is read from (`pg_class`,
+/// `pg_attribute`, ...; case-insensitive): a script writing to one directly leaves no trace
+/// in the change log, so [`Tracker::refresh_scanning`] must bring the snapshot up to date.
+pub fn names_a_catalog(sql: &str) -> bool {
+    let sql = sql.to_ascii_lowercase();
+    sql.contains("pg_catalog") || catalogs().iter().any(|c| sql.contains(c.name))
+}
+
+/// The next transaction id, the `search_path` and how many of the change log's triggers are
+/// enabled.
+fn mark_query() -> String {
+    format!(
+        "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, current_setting('search_path'),
+             (SELECT count(*) FROM pg_event_trigger WHERE evtname IN ('{}', '{}') AND evtenabled <> 'D')::int8",
+        ddl_log::TRIGGERS[0],
+        ddl_log::TRIGGERS[1]
+    )
+}
+
 /// Whether the `xmin` of `c` is `$1` (the low 32 bits of a transaction id) or later, modulo
 /// 2^32 as PostgreSQL compares them, or `$2` (every row).
 const WRITTEN_SINCE: &str =
@@ -220,9 +270,10 @@ const WRITTEN_SINCE: &str =
 
 /// The rows query: per catalog (only those in `$3`, when not `NULL`), its row count and the
 /// identity, owner and referenced object of each row written since `$1` (every row with `$2`).
-fn rows_query() -> String {
+fn rows_query(only: Option<&[&str]>) -> String {
     catalogs()
         .iter()
+        .filter(|c| only.is_none_or(|o| o.contains(&c.name)))
         .map(|c| {
             let agg = |e: &str, ty: &str| {
                 format!("coalesce(array_agg({e}) FILTER (WHERE w.w), '{{}}'::{ty}[])")
@@ -330,6 +381,12 @@ pub struct Counters {
     pub owners: usize,
     /// Catalogs listed whole to find deleted rows.
     pub listed: usize,
+    /// Refreshes that read the change log ([`Tracker::with_ddl_log`]) instead of scanning.
+    pub logged: usize,
+    /// Of those, refreshes where the log could not tell what changed, so every catalog was
+    /// scanned too (a command event triggers do not report in full, or
+    /// [`Tracker::refresh_scanning`]).
+    pub fallbacks: usize,
 }
 
 /// A snapshot kept up to date on one connection (see the module documentation).
@@ -337,9 +394,18 @@ pub struct Tracker {
     whole: postgres::Statement,
     scoped: postgres::Statement,
     rows: postgres::Statement,
+    /// The rows query over [`UNREPORTED`] only.
+    rows_unreported: postgres::Statement,
     dependents: postgres::Statement,
     mark: postgres::Statement,
+    /// The change log's query, when the tracker reads one ([`Tracker::with_ddl_log`]).
+    log: Option<postgres::Statement>,
     exclude: Vec<String>,
+    /// Each catalog object a snapshot row prints → its owner: the owner of a dropped object
+    /// (its rows are gone when the log reports it).
+    objects: HashMap<(u32, u32), Owner>,
+    /// `search_path` when the snapshot was read: the deparsers qualify names by it.
+    search_path: String,
     snap: Snapshot,
     entries: HashMap<Owner, Vec<Entry>>,
     /// Per catalog: row identity → owner (`None`: a row with no owner, e.g. a comment on an
@@ -347,6 +413,9 @@ pub struct Tracker {
     known: HashMap<String, HashMap<String, Option<Owner>>>,
     /// The next transaction id when the snapshot was read.
     since: i64,
+    /// Whether `known` missed changes (the log was read instead): the next scan of every
+    /// catalog lists them whole.
+    known_stale: bool,
     counters: Counters,
 }
 
@@ -359,6 +428,10 @@ impl std::fmt::Debug for Tracker {
             .finish()
     }
 }
+
+/// What a look at the catalogs found: the owners to read again, and the objects (class, oid)
+/// whose dependents must be read again too.
+type Found = (HashSet<Owner>, Vec<(u32, u32)>);
 
 type Listing = Vec<(
     String,
@@ -378,14 +451,19 @@ impl Tracker {
         let mut t = Tracker {
             whole: client.prepare(&snapshot::query(Scope::All))?,
             scoped: client.prepare(&snapshot::query(Scope::Owners))?,
-            rows: client.prepare(&rows_query())?,
+            rows: client.prepare(&rows_query(None))?,
+            rows_unreported: client.prepare(&rows_query(Some(&UNREPORTED)))?,
             dependents: client.prepare(&dependents_query())?,
-            mark: client.prepare("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")?,
+            mark: client.prepare(&mark_query())?,
+            log: None,
             exclude: exclude.to_vec(),
+            objects: HashMap::new(),
+            search_path: String::new(),
             snap: Snapshot::default(),
             entries: HashMap::new(),
             known: HashMap::new(),
             since: 0,
+            known_stale: false,
             counters: Counters::default(),
         };
         t.read_whole(client)?;
@@ -402,8 +480,39 @@ impl Tracker {
         self.counters
     }
 
-    fn next_xid(&self, client: &mut impl GenericClient) -> Result<i64, postgres::Error> {
-        Ok(client.query_one(&self.mark, &[])?.get(0))
+    /// [`Tracker::new`], reading the changes from a log written by event triggers
+    /// ([`crate::ddl_log`], installed here: a scratch database's superuser connection) instead
+    /// of scanning the catalogs: a refresh then costs what changed, whatever the size of the
+    /// schema. Call [`Tracker::uninstall`] before the database is dumped or handed on.
+    pub fn with_ddl_log(
+        client: &mut impl GenericClient,
+        exclude: &[String],
+    ) -> Result<Self, postgres::Error> {
+        ddl_log::install(client)?;
+        // The catalog queries' estimates (an unlogged log has no statistics) pass
+        // jit_above_cost: compiling them would cost more than running them, every time.
+        // Planning the catalog query for the owners at hand costs several times running it:
+        // its generic plan (index lookups of a few owners) serves every refresh.
+        client.batch_execute("SET jit = off; SET plan_cache_mode = force_generic_plan")?;
+        let mut t = Tracker::new(client, exclude)?;
+        t.log = Some(client.prepare(&ddl_log::take_query())?);
+        client.batch_execute("DELETE FROM check_ddl_log.log")?;
+        Ok(t)
+    }
+
+    /// Remove the change log from the database; later refreshes scan the catalogs.
+    pub fn uninstall(&mut self, client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+        if self.log.take().is_some() {
+            ddl_log::uninstall(client)?;
+        }
+        Ok(())
+    }
+
+    /// The next transaction id, the `search_path` and how many of the log's triggers are
+    /// enabled.
+    fn mark(&self, client: &mut impl GenericClient) -> Result<(i64, String, i64), postgres::Error> {
+        let row = client.query_one(&self.mark, &[])?;
+        Ok((row.get(0), row.get(1), row.get(2)))
     }
 
     fn list(
@@ -413,7 +522,15 @@ impl Tracker {
         only: Option<Vec<String>>,
     ) -> Result<Listing, postgres::Error> {
         let low = self.since.rem_euclid(1 << 32);
-        let rows = client.query(&self.rows, &[&low, &all, &only])?;
+        let unreported = only
+            .as_ref()
+            .is_some_and(|o| o.iter().all(|n| UNREPORTED.contains(&n.as_str())));
+        let statement = if unreported {
+            &self.rows_unreported
+        } else {
+            &self.rows
+        };
+        let rows = client.query(statement, &[&low, &all, &only])?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -437,17 +554,20 @@ impl Tracker {
     }
 
     fn read_whole(&mut self, client: &mut impl GenericClient) -> Result<(), postgres::Error> {
-        let since = self.next_xid(client)?;
+        let (since, search_path, _) = self.mark(client)?;
         let rows = client.query(&self.whole, &[&self.exclude])?;
+        self.objects = snapshot::objects(&rows).into_iter().collect();
         let (snap, entries) = snapshot::fold(rows);
         self.snap = snap;
         self.entries = entries;
+        self.known_stale = false;
         self.known = self
             .list(client, true, None)?
             .into_iter()
             .map(|(name, _, idents, owners, _)| (name, idents.into_iter().zip(owners).collect()))
             .collect();
         self.since = since;
+        self.search_path = search_path;
         self.counters.whole += 1;
         Ok(())
     }
@@ -455,16 +575,78 @@ impl Tracker {
     /// Bring the snapshot up to date with the database, reading only what changed since the
     /// last refresh (or [`Tracker::new`]); returns what changed.
     pub fn refresh(&mut self, client: &mut impl GenericClient) -> Result<Changes, postgres::Error> {
+        self.refresh_with(client, false)
+    }
+
+    /// [`Tracker::refresh`], scanning every catalog even when a change log is read: for
+    /// changes no event trigger reports (a script writing to the catalogs directly).
+    pub fn refresh_scanning(
+        &mut self,
+        client: &mut impl GenericClient,
+    ) -> Result<Changes, postgres::Error> {
+        self.refresh_with(client, true)
+    }
+
+    fn refresh_with(
+        &mut self,
+        client: &mut impl GenericClient,
+        force_scan: bool,
+    ) -> Result<Changes, postgres::Error> {
         self.counters.refreshes += 1;
-        let now = self.next_xid(client)?;
-        if now - self.since >= 1 << 31 {
+        let (now, search_path, triggers) = self.mark(client)?;
+        if now - self.since >= 1 << 31 || search_path != self.search_path {
             return self.refresh_whole(client);
         }
-        let written = self.list(client, false, None)?;
+        let (mut dirty, refs) = match &self.log {
+            None if self.known_stale => self.rescan(client)?,
+            None => self.scan(client, None)?,
+            Some(_) => {
+                // Both triggers must have been there and enabled all along; a migration that
+                // disabled one shows in pg_event_trigger, scanned below.
+                self.logged(
+                    client,
+                    force_scan || triggers != ddl_log::TRIGGERS.len() as i64,
+                )?
+            }
+        };
+        if dirty.iter().any(|(k, _)| *k == b'A') {
+            return self.refresh_whole(client);
+        }
+        if !refs.is_empty() {
+            let (classes, objs): (Vec<u32>, Vec<u32>) = refs.into_iter().unzip();
+            for row in client.query(&self.dependents, &[&classes, &objs])? {
+                let kind: Option<String> = row.get(0);
+                let oid: Option<u32> = row.get(1);
+                if let (Some(k), Some(o)) = (kind.and_then(|k| k.bytes().next()), oid) {
+                    dirty.insert((k, o));
+                }
+            }
+        }
+        let mut changes = Changes::default();
+        if !dirty.is_empty() {
+            dirty.insert((b'D', 0));
+            self.counters.owners += dirty.len();
+            self.reread(client, &dirty, &mut changes)?;
+        }
+        self.since = now;
+        Ok(changes)
+    }
+
+    /// The owners whose rows were written or deleted since the last refresh in the catalogs
+    /// `only` (all: `None`), found by scanning them, and the objects whose dependents must be
+    /// read again.
+    fn scan(
+        &mut self,
+        client: &mut impl GenericClient,
+        only: Option<Vec<String>>,
+    ) -> Result<Found, postgres::Error> {
+        let written = self.list(client, false, only.clone())?;
         let mut dirty: HashSet<Owner> = HashSet::new();
         let mut refs: Vec<(u32, u32)> = Vec::new();
         let mut deleted_in = Vec::new();
-        for (name, count, idents, owners, r) in written {
+        // The query answers a row (count 0) for the catalogs left out too.
+        let asked = |name: &String| only.as_ref().is_none_or(|o| o.contains(name));
+        for (name, count, idents, owners, r) in written.into_iter().filter(|w| asked(&w.0)) {
             let known = self.known.entry(name.clone()).or_default();
             let mut new = 0i64;
             for (ident, owner) in idents.iter().zip(&owners) {
@@ -498,27 +680,91 @@ impl Tracker {
                 *known = now;
             }
         }
-        if dirty.iter().any(|(k, _)| *k == b'A') {
-            return self.refresh_whole(client);
-        }
-        if !refs.is_empty() {
-            let (classes, objs): (Vec<u32>, Vec<u32>) = refs.into_iter().unzip();
-            for row in client.query(&self.dependents, &[&classes, &objs])? {
-                let kind: Option<String> = row.get(0);
-                let oid: Option<u32> = row.get(1);
-                if let (Some(k), Some(o)) = (kind.and_then(|k| k.bytes().next()), oid) {
-                    dirty.insert((k, o));
-                }
+        Ok((dirty, refs))
+    }
+
+    /// The owners to read again according to the change log, plus a scan of the catalogs
+    /// whose changes no event trigger reports; every catalog is scanned too when the log
+    /// cannot tell (or `scan_all`).
+    fn logged(
+        &mut self,
+        client: &mut impl GenericClient,
+        mut scan_all: bool,
+    ) -> Result<Found, postgres::Error> {
+        self.counters.logged += 1;
+        self.known_stale = true;
+        let take = self.log.as_ref().expect("called with a log");
+        let rows = client.query(take, &[])?;
+        let mut dirty: HashSet<Owner> = HashSet::new();
+        let mut refs: Vec<(u32, u32)> = Vec::new();
+        for row in rows {
+            let object: (u32, u32) = (row.get(0), row.get(1));
+            let tag: Option<String> = row.get(2);
+            let dropped: bool = row.get(3);
+            // Extension members come and go without being reported one by one.
+            if tag.is_some_and(|t| t.contains("EXTENSION")) {
+                scan_all = true;
+            }
+            // The owner known from the snapshot (a dropped object's only trace).
+            dirty.extend(self.objects.get(&object).copied());
+            if dropped {
+                continue;
+            }
+            let kind: Option<String> = row.get(4);
+            let owner: Option<u32> = row.get(5);
+            let exists: Option<bool> = row.get(6);
+            if exists == Some(true)
+                && let (Some(k), Some(o)) = (kind.and_then(|k| k.bytes().next()), owner)
+            {
+                dirty.insert((k, o));
+                refs.push(object);
             }
         }
-        let mut changes = Changes::default();
-        if !dirty.is_empty() {
-            dirty.insert((b'D', 0));
-            self.counters.owners += dirty.len();
-            self.reread(client, &dirty, &mut changes)?;
+        // Not reported by event triggers (see UNREPORTED).
+        let (more, more_refs) = self.scan(client, Some(UNREPORTED.map(str::to_string).to_vec()))?;
+        dirty.extend(more);
+        refs.extend(more_refs);
+        if scan_all {
+            self.counters.fallbacks += 1;
+            let (more, more_refs) = self.rescan(client)?;
+            dirty.extend(more);
+            refs.extend(more_refs);
         }
-        self.since = now;
-        Ok(changes)
+        Ok((dirty, refs))
+    }
+
+    /// Scan every catalog and rebuild the row identities known (reading the log leaves them
+    /// behind): the owners of rows written since the last refresh, and of rows that appeared
+    /// or disappeared since they were last listed.
+    fn rescan(&mut self, client: &mut impl GenericClient) -> Result<Found, postgres::Error> {
+        let mut dirty: HashSet<Owner> = HashSet::new();
+        let mut refs: Vec<(u32, u32)> = Vec::new();
+        for (name, _, idents, owners, r) in self.list(client, false, None)? {
+            let known = self.known.entry(name).or_default();
+            for (ident, owner) in idents.iter().zip(&owners) {
+                dirty.extend(known.get(ident).copied().flatten());
+                dirty.extend(*owner);
+            }
+            refs.extend(r);
+        }
+        for (name, _, idents, owners, _) in self.list(client, true, None)? {
+            let now: HashMap<String, Option<Owner>> = idents.into_iter().zip(owners).collect();
+            let known = self.known.entry(name).or_default();
+            for (ident, owner) in known.iter() {
+                if now.get(ident) != Some(owner) {
+                    dirty.extend(*owner);
+                }
+            }
+            for (ident, owner) in &now {
+                if known.get(ident) != Some(owner) {
+                    dirty.extend(*owner);
+                }
+            }
+            *known = now;
+        }
+        self.counters.listed += self.known.len();
+        self.known_stale = false;
+        Ok((dirty, refs))
     }
 
     fn refresh_whole(
@@ -577,6 +823,7 @@ impl Tracker {
         }
         params.push(&with_misc);
         let rows = client.query(&self.scoped, &params)?;
+        self.objects.extend(snapshot::objects(&rows));
         let (fresh, entries) = snapshot::fold(rows);
         let snap = &mut self.snap;
         for owner in dirty {

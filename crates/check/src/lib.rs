@@ -16,6 +16,7 @@
 //! (printable with `Display`); nothing is printed here.
 
 pub mod bench;
+pub mod ddl_log;
 pub mod diff;
 pub mod drift;
 pub mod fixtures;

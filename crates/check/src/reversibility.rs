@@ -23,9 +23,12 @@
 //! A catalog snapshot is one prepared query (see [`crate::snapshot`]), several times cheaper
 //! than a pg_dump process, but it costs as much as the schema is large. The walk reads one
 //! whole snapshot per walker and then keeps it up to date with [`Tracker`], which after the
-//! down and after the re-apply reads only the objects whose catalog rows changed (see
-//! [`crate::incremental`]): a migration costs what it touches, not what the schema holds, so
-//! the walk grows linearly with the chain. Sets of 40 or more migrations are split into segments, one per core
+//! down and after the re-apply reads only the objects the commands of that step created,
+//! altered or dropped, as a change log written by event triggers in the scratch database
+//! reports them (see [`crate::ddl_log`] and [`crate::incremental`]; a script naming a system
+//! catalog gets a scan of every catalog instead): a migration costs what it touches, not what
+//! the schema holds, so the walk grows about linearly with the chain. The ups skip the lease
+//! and the history reads ([`Migrator::apply_next`]: the database is the walker's alone). Sets of 40 or more migrations are split into segments, one per core
 //! (at most 4), each walked in its own database on its own thread: the walker of segment
 //! `a..b` starts from `0..a` applied with fixtures (one transaction per migration, as the walk
 //! commits them), then walks as above. Segment bounds give every walker the same work, replay
@@ -462,7 +465,7 @@ fn continue_in(
             )
         })?;
     }
-    let tracker = Tracker::new(&mut client, &excluded())
+    let tracker = Tracker::with_ddl_log(&mut client, &excluded())
         .map_err(|e| format!("cannot read the catalog: {e}"))?;
     Ok(State {
         db,
@@ -500,8 +503,11 @@ fn step(
     seg: &mut Segment,
 ) -> Result<(), Box<StepFailure>> {
     let m = &set.migrations[i];
+    // The scratch database is this walker's alone, and `m` is always the next migration:
+    // the ups skip the lease and the history reads (`apply_next`).
     let plain = Migrator::new(set);
     let with_fixtures = Migrator::new(set).with_fixtures(true);
+    let scan = writes_catalogs(m);
     let Some(down) = &m.down else {
         let f = Finding::new(format!("migration {} has no down script", m.label()))
             .at(Location::file(&m.up.path));
@@ -509,7 +515,7 @@ fn step(
     };
     let (declared, malformed) = directives(down);
     seg.failures.extend(malformed);
-    if let Err(e) = plain.up_to(&mut st.client, m.version) {
+    if let Err(e) = plain.apply_next(&mut st.client, m) {
         let f = Finding::new(format!(
             "migration {} does not apply on top of the migrations before it (with their fixtures): {e}",
             m.label()
@@ -526,13 +532,15 @@ fn step(
         StepFailure::new(Finding::new(format!("cannot read the catalog: {e}")), false)
     };
     // Only what the up and the down changed is read and compared.
-    let changes = st.tracker.refresh(&mut st.client).map_err(catalog)?;
+    let changes = refresh(&mut st.tracker, &mut st.client, scan).map_err(catalog)?;
     let (before, after) = changes.sides(st.tracker.snapshot());
     let cmp = compare(&before, &after, &declared, &down.path);
     seg.notes.extend(cmp.accepted);
     seg.failures.extend(cmp.stale);
     if !cmp.equal {
         let previous = i.checked_sub(1).map(|p| &set.migrations[p]);
+        // pg_dump must not show the change log; the walk goes on in another database.
+        let _ = st.tracker.uninstall(&mut st.client);
         let after = st.tracker.snapshot().clone();
         let before = changes.revert(&after);
         let (diff, rebuilt) = render(set, cluster, &st.db, previous, m, &before, &after);
@@ -551,7 +559,7 @@ fn step(
             rebuilt,
         }));
     }
-    if let Err(e) = with_fixtures.up_to(&mut st.client, m.version) {
+    if let Err(e) = with_fixtures.apply_next(&mut st.client, m) {
         let f = Finding::new(format!(
             "migration {} (or its fixture) fails when applied again after its down: {e}",
             m.label()
@@ -560,8 +568,31 @@ fn step(
         .hint("an up must run again after its down; a value the down cannot remove needs IF NOT EXISTS");
         return Err(StepFailure::new(f, true));
     }
-    st.tracker.refresh(&mut st.client).map_err(catalog)?;
+    refresh(&mut st.tracker, &mut st.client, scan).map_err(catalog)?;
     Ok(())
+}
+
+/// Bring the tracker up to date, scanning every catalog when `scan` (see [`writes_catalogs`]).
+fn refresh(
+    tracker: &mut Tracker,
+    client: &mut postgres::Client,
+    scan: bool,
+) -> Result<crate::incremental::Changes, postgres::Error> {
+    if scan {
+        tracker.refresh_scanning(client)
+    } else {
+        tracker.refresh(client)
+    }
+}
+
+/// Whether a script of `m` (up, down, fixture) names a system catalog (`pg_class`, ...): it
+/// may write to it directly, which no event trigger reports, so its refreshes scan every
+/// catalog instead of reading the change log.
+fn writes_catalogs(m: &Migration) -> bool {
+    [Some(&m.up), m.down.as_ref(), m.fixture.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|s| crate::incremental::names_a_catalog(&s.sql))
 }
 
 /// Walk migrations `a..b` of `set` on a new scratch database.
@@ -619,7 +650,17 @@ fn walk(set: &MigrationSet, cluster: &Cluster, a: usize, b: usize, fail_fast: bo
             },
         };
     }
-    let State { db, client, .. } = st;
+    let State {
+        db,
+        mut client,
+        mut tracker,
+    } = st;
+    // The database goes on to the fixtures check without the change log.
+    if let Err(e) = tracker.uninstall(&mut client) {
+        seg.failures.push(Finding::new(format!(
+            "cannot remove the walk's change log from its database: {e}"
+        )));
+    }
     drop(client);
     seg.database = Some(db);
     seg

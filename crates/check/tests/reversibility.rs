@@ -541,3 +541,38 @@ fn an_up_that_does_not_apply_stops_the_walk() {
         "{report}"
     );
 }
+
+/// A script writing to a catalog directly leaves no trace in the walk's change log (no event
+/// trigger reports it): the walk scans every catalog for such migrations, so a down that does
+/// not undo the write is still caught.
+#[test]
+fn a_direct_catalog_write_that_the_down_forgets_is_caught() {
+    let dir = base_with(&[
+        (
+            "000003_users_rls.up.sql",
+            "UPDATE pg_catalog.pg_class SET relrowsecurity = true WHERE oid = 'users'::regclass;\n",
+        ),
+        ("000003_users_rls.down.sql", "SELECT 1;\n"),
+        (
+            "fixtures/000003_users_rls.sql",
+            "-- No new table: a flag only.\n",
+        ),
+    ]);
+    let report = check(dir.path(), &[Part::Reversibility]);
+    assert!(!report.passed(), "{report}");
+    let f = failures(&report, Part::Reversibility);
+    assert_eq!(f.len(), 1, "{report}");
+    assert!(f[0].message.contains("3_users_rls"), "{report}");
+    assert!(
+        f[0].detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("ROW LEVEL SECURITY")
+            || f[0]
+                .detail
+                .as_deref()
+                .unwrap_or("")
+                .contains("row level security"),
+        "{report}"
+    );
+}

@@ -38,6 +38,7 @@ mod reencode;
 mod refinery_bridge;
 pub mod renumber;
 mod revert;
+mod scratch;
 mod set;
 pub mod split;
 mod status;
