@@ -27,8 +27,9 @@
 //! altered or dropped, as a change log written by event triggers in the scratch database
 //! reports them (see [`crate::ddl_log`] and [`crate::incremental`]; a script naming a system
 //! catalog gets a scan of every catalog instead): a migration costs what it touches, not what
-//! the schema holds, so the walk grows about linearly with the chain. The ups skip the lease
-//! and the history reads ([`Migrator::apply_next`]: the database is the walker's alone). Sets of 40 or more migrations are split into segments, one per core
+//! the schema holds, so the walk grows about linearly with the chain. The ups and downs skip
+//! the lease and the history reads ([`Migrator::apply_next`], [`Migrator::revert_next`]: the
+//! database is the walker's alone). Sets of 40 or more migrations are split into segments, one per core
 //! (at most 4), each walked in its own database on its own thread: the walker of segment
 //! `a..b` starts from `0..a` applied with fixtures (one transaction per migration, as the walk
 //! commits them), then walks as above. Segment bounds give every walker the same work, replay
@@ -51,7 +52,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use migrate::{DownTarget, Migration, MigrationSet, Migrator};
+use migrate::{Migration, MigrationSet, Migrator};
 use pgcluster::{Cluster, TestDatabase};
 
 use crate::incremental::Tracker;
@@ -504,7 +505,8 @@ fn step(
 ) -> Result<(), Box<StepFailure>> {
     let m = &set.migrations[i];
     // The scratch database is this walker's alone, and `m` is always the next migration:
-    // the ups skip the lease and the history reads (`apply_next`).
+    // the ups and the down skip the lease and the history reads (`apply_next`,
+    // `revert_next`).
     let plain = Migrator::new(set);
     let with_fixtures = Migrator::new(set).with_fixtures(true);
     let scan = writes_catalogs(m);
@@ -523,7 +525,7 @@ fn step(
         .at(Location::file(&m.up.path));
         return Err(StepFailure::new(f, false));
     }
-    if let Err(e) = plain.down(&mut st.client, DownTarget::Newest) {
+    if let Err(e) = plain.revert_next(&mut st.client, m) {
         let f = Finding::new(format!("the down of migration {} fails: {e}", m.label()))
             .at(Location::file(&down.path));
         return Err(StepFailure::new(f, true));

@@ -85,7 +85,11 @@ impl Migrator<'_> {
         })
     }
 
-    fn revert(&self, c: &mut Client, migrations: &[&Migration]) -> Result<Vec<Reverted>> {
+    pub(crate) fn revert(
+        &self,
+        c: &mut Client,
+        migrations: &[&Migration],
+    ) -> Result<Vec<Reverted>> {
         let mut done: Vec<Reverted> = Vec::new();
         let mut i = 0;
         while i < migrations.len() {
@@ -200,7 +204,10 @@ impl Migrator<'_> {
     }
 }
 
-fn down_script<'m>(mig: &Migrator<'_>, m: &'m Migration) -> Result<&'m crate::set::Script> {
+pub(crate) fn down_script<'m>(
+    mig: &Migrator<'_>,
+    m: &'m Migration,
+) -> Result<&'m crate::set::Script> {
     m.down.as_ref().ok_or_else(|| Error::Irreversible {
         version: m.version,
         reason: if mig.set.layout.has_downs() {

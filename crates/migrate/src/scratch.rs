@@ -5,6 +5,7 @@ use postgres::Client;
 use crate::engine::{Applied, Migrator};
 use crate::error::Result;
 use crate::history;
+use crate::revert::Reverted;
 use crate::set::Migration;
 
 impl Migrator<'_> {
@@ -20,5 +21,14 @@ impl Migrator<'_> {
     pub fn apply_next(&self, client: &mut Client, m: &Migration) -> Result<Vec<Applied>> {
         history::ensure(client)?;
         self.apply(client, &[m])
+    }
+
+    /// Revert `m` (its down script and history row, in one transaction) exactly as
+    /// [`Migrator::down`] reverts the newest migration, but without taking the lease or
+    /// reading and verifying the history first. The same caveat as [`Migrator::apply_next`]:
+    /// only on a private database where the caller knows `m` is the newest applied migration.
+    pub fn revert_next(&self, client: &mut Client, m: &Migration) -> Result<Vec<Reverted>> {
+        crate::revert::down_script(self, m)?;
+        self.revert(client, &[m])
     }
 }
