@@ -3,10 +3,11 @@
 //! In the default mode (one transaction for the whole run) each migration used to cost one
 //! round trip. Here consecutive migrations are grouped into messages of up to
 //! [`MAX_BATCH_BYTES`] of SQL, each sent as one simple query together with the migrations'
-//! history rows, between `SAVEPOINT` and `RELEASE SAVEPOINT` (see
-//! [`crate::refinery_bridge::Bridge`]). When such a message fails, the bridge rolls back to the
-//! savepoint and sends the same migrations again one per message, so the failing one is found
-//! and its error located in its file exactly as when every migration travelled alone.
+//! history rows (see [`crate::refinery_bridge::Bridge`]). When such a message fails, the
+//! runner's transaction is rolled back and run again with that message's migrations one per
+//! message, so the failing one is found and its error located in its file exactly as when
+//! every migration travelled alone (the whole run is one transaction, so nothing of it was
+//! kept either way).
 //!
 //! A migration shares a message only when its script is free of top-level transaction control
 //! and tokenizes ([`shareable`]): then its statements end where its text ends, and nothing in
@@ -24,14 +25,11 @@ pub(crate) const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// in a bounded number of round trips.
 pub(crate) const MAX_BATCH_MIGRATIONS: usize = 256;
 
-/// The savepoint set before each message of several migrations.
-pub(crate) const SAVEPOINT: &str = "migrate_batch";
-
 /// The column the guard's `txid_current()` is named in a message of several migrations, so
 /// that its rows are told apart from rows the migrations' own queries return.
 pub(crate) const GUARD_COLUMN: &str = "migrate_batch_xid";
 
-/// Sent before the first migration of a message (after its `SAVEPOINT`).
+/// Sent before the first migration of a message.
 pub(crate) const GUARD_BEFORE: &str = "SELECT txid_current() AS migrate_batch_xid;\n";
 
 /// Sent after the last migration of a message. It starts with a newline so that a trailing

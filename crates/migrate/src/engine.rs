@@ -57,6 +57,11 @@ pub struct Migrator<'a> {
     pub(crate) broken: std::cell::Cell<Option<BrokenAt>>,
     /// Set when a migration sent in one message with others ended the runner's transaction.
     pub(crate) broken_batch: std::cell::Cell<Option<BatchEnded>>,
+    /// Migrations that travel alone in this run: a message that carried them failed, and
+    /// the transaction runs again to locate the failure ([`crate::batch`]).
+    pub(crate) alone: RefCell<std::collections::BTreeSet<i64>>,
+    /// Set when an attempt failed only to be run again with more migrations alone.
+    pub(crate) replay: std::cell::Cell<bool>,
     /// `None`: detected ([`lock::detect`]).
     pub(crate) lock_mode: Option<LockMode>,
     pub(crate) lease_length: Duration,
@@ -121,6 +126,8 @@ impl<'a> Migrator<'a> {
             on_wait: Box::new(|_| {}),
             broken: std::cell::Cell::new(None),
             broken_batch: std::cell::Cell::new(None),
+            alone: RefCell::new(std::collections::BTreeSet::new()),
+            replay: std::cell::Cell::new(false),
             lock_mode: None,
             lease_length: lock::DEFAULT_LEASE,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -413,9 +420,14 @@ impl<'a> Migrator<'a> {
                         .map_err(|e| Error::db("cannot commit the migrations", e))?;
                     Ok(timings)
                 };
-                let timings = match self.with_retries(c, group[0], &done, attempt) {
-                    Ok(t) => t,
-                    Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
+                let timings = loop {
+                    match self.with_retries(c, group[0], &done, &attempt) {
+                        Ok(t) => break t,
+                        // A message of several failed; the attempt rolled back: again, with
+                        // its migrations alone.
+                        Err(_) if self.replay.take() => continue,
+                        Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
+                    }
                 };
                 done.extend(
                     group
@@ -472,8 +484,9 @@ impl<'a> Migrator<'a> {
                     .iter()
                     .zip(&refinery_migrations)
                     .map(|(m, r)| {
-                        m.up.shareable_checksum == Some(r.checksum())
-                            || crate::batch::shareable(r.sql().unwrap_or_default())
+                        !self.alone.borrow().contains(&m.version)
+                            && (m.up.shareable_checksum == Some(r.checksum())
+                                || crate::batch::shareable(r.sql().unwrap_or_default()))
                     })
                     .collect();
                 bridge = bridge.batched(shareable);
@@ -485,6 +498,15 @@ impl<'a> Migrator<'a> {
             }
             if let Some(e) = bridge.ended_in_batch {
                 return Err(self.guard_fired_in_batch(batch, e));
+            }
+            if let Some(indices) = bridge.replay_alone.take() {
+                self.alone
+                    .borrow_mut()
+                    .extend(indices.iter().map(|&i| batch[i].version));
+                self.replay.set(true);
+                return Err(Error::History(
+                    "a message of several migrations failed; running the transaction again with them one per message".into(),
+                ));
             }
             let failed = bridge.failed_migration;
             let batch_timings = std::mem::take(&mut bridge.timings);
@@ -679,7 +701,7 @@ impl<'a> Migrator<'a> {
             shown: shown.join(", "),
             evidence: match b.evidence {
                 Evidence::IdChanged => "the transaction id after the last of them differed from the one before the first",
-                Evidence::SavepointGone => "the message failed and its savepoint was gone afterwards",
+                Evidence::EndedBeforeFailure => "the message failed, and the runner's transaction had ended before the failure",
             }
             .to_string(),
             outcome: outcome.join("\n"),

@@ -55,7 +55,7 @@ pub(crate) struct Broken {
 }
 
 /// A migration sent in one message with others ended the runner's transaction: the guard saw
-/// the transaction id change, or the message's savepoint was gone.
+/// the transaction id change, or the runner's transaction had ended when the message failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct EndedInBatch {
     /// Index (in the batch handed to refinery) of the message's first migration.
@@ -74,8 +74,8 @@ pub(crate) enum Evidence {
     /// The transaction id after the message's last migration differs from the one before
     /// its first.
     IdChanged,
-    /// The message failed and its savepoint was gone afterwards.
-    SavepointGone,
+    /// The message failed, and the runner's transaction had ended before the failure.
+    EndedBeforeFailure,
 }
 
 /// How migrations are grouped into messages ([`crate::batch`]).
@@ -151,6 +151,10 @@ pub(crate) struct Bridge<'t, C: GenericClient> {
     pub broken: Option<Broken>,
     /// Set when a migration sent with others ended the transaction.
     pub ended_in_batch: Option<EndedInBatch>,
+    /// Set when a message of several migrations failed in the runner's transaction: their
+    /// indices. The engine rolls the transaction back and runs it again with them one per
+    /// message, to locate the failure exactly.
+    pub replay_alone: Option<Vec<usize>>,
     /// How many migrations shared the message that carried each one (by index).
     pub batch_sizes: Vec<usize>,
     /// Several migrations per message (`None`: one per message).
@@ -180,6 +184,7 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
             reference: None,
             broken: None,
             ended_in_batch: None,
+            replay_alone: None,
             batch_sizes: vec![1; migrations.len()],
             batching: None,
             marker: String::new(),
@@ -367,10 +372,12 @@ impl<C: GenericClient> Bridge<'_, C> {
         Ok(())
     }
 
-    /// Several migrations and their inserts in one message, between `SAVEPOINT` and
-    /// `RELEASE SAVEPOINT`, with the guard's `txid_current()` before the first and after each.
-    /// When the message fails, roll back to the savepoint and send them again one by one, so
-    /// the failing migration reports its error exactly as if it had travelled alone.
+    /// Several migrations and their inserts in one message, with the guard's `txid_current()`
+    /// before the first and after the last. When the message fails, the runner's transaction
+    /// is aborted: [`Bridge::replay_alone`] asks the engine to roll it back and run it again
+    /// with these migrations one per message, so the failing one reports its error exactly as
+    /// if it had travelled alone. (No savepoint around the message: a subtransaction makes
+    /// every statement in it slower, about a quarter more for small DDL.)
     fn send_batch(&mut self, items: &[Item<'_>]) -> std::result::Result<(), BridgeError> {
         if self.reference.is_none() {
             // The transaction's id, known before its first message: should that message end
@@ -381,12 +388,10 @@ impl<C: GenericClient> Bridge<'_, C> {
         let bytes: usize = items.iter().map(|it| it.sql.len() + 256).sum();
         let mut text = String::with_capacity(bytes + self.marker.len());
         text.push_str(&self.marker);
-        let had_held = self.held_insert.is_some();
         if let Some(held) = self.held_insert.take() {
             text.push_str(&held);
             text.push_str(";\n");
         }
-        text.push_str(&format!("SAVEPOINT {};\n", batch::SAVEPOINT));
         text.push_str(batch::GUARD_BEFORE);
         let mut previous: Option<(&str, &str)> = None;
         for it in items {
@@ -423,13 +428,12 @@ impl<C: GenericClient> Bridge<'_, C> {
                 }
             }
         }
-        text.push_str(&format!("RELEASE SAVEPOINT {}", batch::SAVEPOINT));
         let started = std::time::Instant::now();
         let result = self.tx.simple_query(&text);
         let took = started.elapsed();
         let messages = match result {
             Ok(m) => m,
-            Err(e) => return self.replay(items, e, had_held),
+            Err(e) => return self.batch_failed(items, e),
         };
         for it in items {
             self.timings[it.index] += took;
@@ -449,49 +453,51 @@ impl<C: GenericClient> Bridge<'_, C> {
         Ok(())
     }
 
-    /// A message of several migrations failed with `err`: undo it to its savepoint and send
-    /// its migrations one per message.
-    fn replay(
+    /// A message of several migrations failed with `err`. Normally the runner's transaction is
+    /// still open, aborted: the engine rolls it back and runs it again with these migrations
+    /// one per message ([`Bridge::replay_alone`]). A lock timeout is retried whole by the
+    /// engine anyway. If the transaction is no longer open, a migration of the message ended
+    /// it before the failure.
+    fn batch_failed(
         &mut self,
         items: &[Item<'_>],
         err: postgres::Error,
-        had_held: bool,
     ) -> std::result::Result<(), BridgeError> {
-        if err.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
-            // A lock timeout: the engine rolls the whole transaction back and retries it, so
-            // replaying would only wait for the lock a second time.
-            self.failed_migration = Some(items[0].index);
-            self.prefixes[items[0].index] = usize::MAX;
+        let at_first = |b: &mut Self| {
+            b.failed_migration = Some(items[0].index);
+            b.prefixes[items[0].index] = usize::MAX;
+        };
+        if err.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+            || err.as_db_error().is_none()
+        {
+            // A lock timeout (retried whole), or the connection failed: reported at the
+            // message's first migration (no position of the message maps into a file).
+            at_first(self);
             return Err(err.into());
         }
-        let undo = format!(
-            "ROLLBACK TO SAVEPOINT {sp}; RELEASE SAVEPOINT {sp}",
-            sp = batch::SAVEPOINT
-        );
-        if let Err(undo_err) = self.tx.batch_execute(&undo) {
-            if had_held || err.as_db_error().is_none() || undo_err.as_db_error().is_none() {
-                // The message may have failed before its savepoint, in the previous
-                // migration's held insert, or the connection failed: report it at the
-                // message's first migration, as without batching (no position of the insert
-                // maps into the file).
-                self.failed_migration = Some(items[0].index);
-                self.prefixes[items[0].index] = usize::MAX;
-                return Err(err.into());
+        // In the aborted transaction every statement fails with 25P02; one that runs shows
+        // the transaction has ended.
+        match self.tx.simple_query("SELECT 1") {
+            Err(probe)
+                if probe.code() == Some(&postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION) =>
+            {
+                self.replay_alone = Some(items.iter().map(|it| it.index).collect());
+                Err(err.into())
             }
-            // The savepoint is gone with the transaction it was in: a migration of the message
-            // ended the runner's transaction.
-            self.ended_in_batch = Some(EndedInBatch {
-                first: items[0].index,
-                last: items[items.len() - 1].index,
-                evidence: Evidence::SavepointGone,
-                reference: self.reference,
-            });
-            return Err(BridgeError::TransactionEnded);
+            Ok(_) => {
+                self.ended_in_batch = Some(EndedInBatch {
+                    first: items[0].index,
+                    last: items[items.len() - 1].index,
+                    evidence: Evidence::EndedBeforeFailure,
+                    reference: self.reference,
+                });
+                Err(BridgeError::TransactionEnded)
+            }
+            Err(_) => {
+                at_first(self);
+                Err(err.into())
+            }
         }
-        for it in items {
-            self.send_alone(it)?;
-        }
-        Ok(())
     }
 }
 
