@@ -5,6 +5,7 @@
 //!
 //! ```sh
 //! cargo run --release -p bench --example up_profile -- 300 9
+//! cargo run --release -p bench --example up_profile -- 1000 0 200   # discovery alone, 200 times
 //! ```
 
 use std::time::{Duration, Instant};
@@ -31,6 +32,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let dir = tempfile::tempdir()?;
     synth::write_set(dir.path(), n)?;
+    if let Some(&loops) = args.get(2) {
+        // Discovery alone, `loops` times (to profile it: `perf record ... -- up_profile N 0 LOOPS`).
+        let mut samples = Vec::new();
+        for _ in 0..loops {
+            let t = Instant::now();
+            MigrationSet::discover(dir.path())?;
+            samples.push(t.elapsed());
+        }
+        println!(
+            "discover, N = {n}: median {} of {loops}",
+            ms(median(&samples))
+        );
+        return Ok(());
+    }
     let ups: Vec<String> = (1..=n).map(|i| synth::migration(i).up).collect();
     let plain = format!("BEGIN;\n{}\n;COMMIT", ups.join("\n"));
     let guarded = format!(
