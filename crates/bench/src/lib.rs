@@ -56,6 +56,20 @@ pub struct Row {
     pub samples: Vec<Duration>,
 }
 
+/// A throwaway cluster with database `bench` holding the migrations of `migrations_dir`
+/// with their fixtures: where the query benchmarks run. Returns the cluster (stopped when
+/// dropped) and the database's URL.
+pub fn migrated_cluster(migrations_dir: &Path) -> Result<(Cluster, String), Error> {
+    let cluster = Cluster::temporary()?;
+    cluster.create_database("bench")?;
+    let set = MigrationSet::discover(migrations_dir)?;
+    Migrator::new(&set)
+        .with_fixtures(true)
+        .up(&mut cluster.connect("bench")?)?;
+    let url = cluster.url("bench");
+    Ok((cluster, url))
+}
+
 /// Time `migrate up` for each N: the psql floor, our default (one transaction) and
 /// per-migration modes, the installed peers, then `down --all` and `redo`.
 pub fn migrate_figures(

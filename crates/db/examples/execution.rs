@@ -31,14 +31,8 @@ fn main() {
         eprintln!("warning: a debug build; run with --release for meaningful figures");
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cluster = pgcluster::Cluster::temporary().expect("a throwaway cluster");
-    cluster.create_database("bench").unwrap();
-    let set = migrate::MigrationSet::discover(&root.join("migrations")).unwrap();
-    migrate::Migrator::new(&set)
-        .with_fixtures(true)
-        .up(&mut cluster.connect("bench").unwrap())
-        .unwrap();
-    let url = cluster.url("bench");
+    let (cluster, url) =
+        bench::migrated_cluster(&root.join("migrations")).expect("a throwaway cluster");
     let engineering: uuid::Uuid = "0c0c0000-0000-4000-8000-000000000001".parse().unwrap();
 
     let mut sync_sessions = [Execution::Prepared, Execution::Unprepared]

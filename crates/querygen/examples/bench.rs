@@ -39,14 +39,9 @@ fn main() {
         eprintln!("warning: a debug build; run with --release for meaningful figures");
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let cluster = pgcluster::Cluster::temporary().expect("a throwaway cluster");
-    cluster.create_database("bench").unwrap();
+    let (cluster, _) =
+        bench::migrated_cluster(&root.join("migrations")).expect("a throwaway cluster");
     let mut client = cluster.connect("bench").unwrap();
-    let set = migrate::MigrationSet::discover(&root.join("migrations")).unwrap();
-    migrate::Migrator::new(&set)
-        .with_fixtures(true)
-        .up(&mut client)
-        .unwrap();
     let model = schema::introspect(
         &mut client,
         None,
