@@ -7,7 +7,7 @@
 //! for a migration (`/* migrate:<owner> */`), so it works behind PgBouncer too, where the
 //! server pid changes from one transaction to the next.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -52,10 +52,11 @@ struct Shared {
     blockers: Vec<Blocker>,
 }
 
-/// The watcher thread; stops on drop.
+/// The watcher thread; stops on drop, at once (it waits for the stop signal between polls,
+/// so a run does not end a poll interval late).
 #[derive(Debug)]
 pub(crate) struct Watcher {
-    stop: Arc<AtomicBool>,
+    stop: Option<Sender<()>>,
     shared: Arc<Mutex<Shared>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -67,14 +68,16 @@ impl Watcher {
         lease: Lease,
         print: Arc<dyn Fn(&str) + Send + Sync>,
     ) -> Watcher {
-        let stop = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = channel::<()>();
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let (stop2, shared2) = (stop.clone(), shared.clone());
+        let shared2 = shared.clone();
         let thread = std::thread::spawn(move || {
             let mut last_renew = Instant::now();
             let mut last_beat: Option<(i32, String, Instant)> = None;
-            while !stop2.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(200));
+            // Poll every 200 ms until told to stop (a message, or the sender dropped).
+            while let Err(RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(200))
+            {
                 if last_renew.elapsed() >= lease.length / 3 {
                     last_renew = Instant::now();
                     lease.renew_nowait(&mut side);
@@ -123,7 +126,7 @@ impl Watcher {
             }
         });
         Watcher {
-            stop,
+            stop: Some(stop),
             shared,
             thread: Some(thread),
         }
@@ -144,7 +147,7 @@ impl Watcher {
 
 impl Drop for Watcher {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
