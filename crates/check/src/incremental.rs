@@ -59,7 +59,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use postgres::GenericClient;
 
 use crate::ddl_log;
-use crate::snapshot::{self, Entry, Owner, SCOPED_KINDS, Scope, Snapshot};
+use crate::snapshot::{self, Entry, Kinds, Owner, SCOPED_KINDS, Scope, Snapshot};
 
 /// One tracked catalog: its name, a filter for the rows that matter, the identity of a row,
 /// and the owner (kind, oid) and referenced object (class, oid) of a row (`NULL`: none). `c`
@@ -232,6 +232,22 @@ fn catalogs() -> Vec<Catalog> {
             ref_class: "NULL::oid",
             ref_obj: "NULL::oid",
         },
+        // Objects of the classes no other owner covers: only their comments are printed,
+        // under their names.
+        simple("pg_am", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_conversion", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_opclass", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_opfamily", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_language", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_foreign_data_wrapper", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_foreign_server", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_publication", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_ts_config", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_ts_dict", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_ts_parser", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_ts_template", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_transform", 'D', "0::oid", "c.oid >= 16384"),
+        simple("pg_largeobject_metadata", 'D', "0::oid", "c.oid >= 16384"),
         // Roles: shared by the cluster, so any change reads the whole snapshot again.
         simple("pg_authid", 'A', "0::oid", "TRUE"),
     ]
@@ -243,6 +259,13 @@ fn catalogs() -> Vec<Catalog> {
 /// reported for the parent only (the partition, which prints its parent, no longer depends on
 /// it). All are small.
 const UNREPORTED: [&str; 4] = ["pg_index", "pg_event_trigger", "pg_authid", "pg_inherits"];
+
+/// The owner of the comments on objects of the classes no other owner covers (a text search
+/// configuration, a foreign server, ...).
+const MISC: Owner = (b'D', 0);
+
+/// The tracked catalogs shared by the cluster (not this database's to vacuum).
+const SHARED: [&str; 1] = ["pg_authid"];
 
 /// Whether `sql` names one of the catalogs a snapshot is read from (`pg_class`,
 /// `pg_attribute`, ...; case-insensitive): a script writing to one directly leaves no trace
@@ -263,10 +286,11 @@ fn mark_query() -> String {
     )
 }
 
-/// Whether the `xmin` of `c` is `$1` (the low 32 bits of a transaction id) or later, modulo
-/// 2^32 as PostgreSQL compares them, or `$2` (every row).
-const WRITTEN_SINCE: &str =
-    "($2 OR ((c.xmin::text::bigint - $1 + 4294967296) % 4294967296) < 2147483648)";
+/// Whether the `xmin` of `c` is `$1` (the low 32 bits of a transaction id, never one of the
+/// special ids 0 to 2) or later, as PostgreSQL compares them (modulo 2^32: `age` counts back
+/// from the next transaction id, and a frozen row is infinitely old), or `$2` (every row).
+/// Comparing ages costs a fraction of converting each `xmin` to a number.
+const WRITTEN_SINCE: &str = "($2 OR age(c.xmin) <= (SELECT age($1::int8::text::xid)))";
 
 /// The rows query: per catalog (only those in `$3`, when not `NULL`), its row count and the
 /// identity, owner and referenced object of each row written since `$1` (every row with `$2`).
@@ -295,14 +319,24 @@ fn rows_query(only: Option<&[&str]>) -> String {
         .join("\nUNION ALL\n")
 }
 
-/// The owners of the objects that depend on the objects `($1[i], $2[i])` (class, oid).
+/// The owners of the objects that depend on the objects `($1[i], $2[i])` (class, oid), and
+/// of the objects that are part of those (an internal dependency: a composite type's
+/// relation, which prints its schema too, depends on the type, not on the schema).
 fn dependents_query() -> String {
     let (kind, owner) = snapshot::owner_sql("d.classid", "d.objid");
     format!(
-        "SELECT DISTINCT ({kind})::text, ({owner})::oid
-         FROM unnest($1::oid[], $2::oid[]) AS r(refclass, refobj)
-         JOIN pg_depend d ON d.refclassid = r.refclass AND d.refobjid = r.refobj
-         WHERE d.deptype <> 'e'"
+        "WITH direct AS (
+             SELECT x.classid, x.objid
+             FROM unnest($1::oid[], $2::oid[]) AS r(refclass, refobj)
+             JOIN pg_depend x ON x.refclassid = r.refclass AND x.refobjid = r.refobj
+             WHERE x.deptype <> 'e'
+         ), parts AS (
+             SELECT x.classid, x.objid
+             FROM direct JOIN pg_depend x ON x.refclassid = direct.classid AND x.refobjid = direct.objid
+             WHERE x.deptype = 'i'
+         )
+         SELECT DISTINCT ({kind})::text, ({owner})::oid
+         FROM (SELECT * FROM direct UNION SELECT * FROM parts) AS d"
     )
 }
 
@@ -392,7 +426,9 @@ pub struct Counters {
 /// A snapshot kept up to date on one connection (see the module documentation).
 pub struct Tracker {
     whole: postgres::Statement,
-    scoped: postgres::Statement,
+    /// The catalog query for the owners of each set of kinds met so far, prepared when first
+    /// needed.
+    scoped: HashMap<Kinds, postgres::Statement>,
     rows: postgres::Statement,
     /// The rows query over [`UNREPORTED`] only.
     rows_unreported: postgres::Statement,
@@ -450,7 +486,7 @@ impl Tracker {
     ) -> Result<Self, postgres::Error> {
         let mut t = Tracker {
             whole: client.prepare(&snapshot::query(Scope::All))?,
-            scoped: client.prepare(&snapshot::query(Scope::Owners))?,
+            scoped: HashMap::new(),
             rows: client.prepare(&rows_query(None))?,
             rows_unreported: client.prepare(&rows_query(Some(&UNREPORTED)))?,
             dependents: client.prepare(&dependents_query())?,
@@ -498,6 +534,24 @@ impl Tracker {
         t.log = Some(client.prepare(&ddl_log::take_query())?);
         client.batch_execute("DELETE FROM check_ddl_log.log")?;
         Ok(t)
+    }
+
+    /// Vacuum the tracked catalogs of this database (and the change log): reclaim the dead
+    /// rows that creating and dropping the same objects again and again leaves behind. A
+    /// walk of a thousand migrations leaves tens of thousands of them, and every catalog scan
+    /// and index lookup of the refreshes, the migrations' own DDL too, would otherwise slow
+    /// down with every step walked. Cheap when run every few dozen steps: vacuum skips the
+    /// pages no step touched.
+    pub fn vacuum(&self, client: &mut impl GenericClient) -> Result<(), postgres::Error> {
+        let mut tables: Vec<String> = catalogs()
+            .iter()
+            .filter(|c| !SHARED.contains(&c.name))
+            .map(|c| c.name.to_string())
+            .collect();
+        if self.log.is_some() {
+            tables.push(format!("{}.log", ddl_log::SCHEMA));
+        }
+        client.batch_execute(&format!("VACUUM {}", tables.join(", ")))
     }
 
     /// Remove the change log from the database; later refreshes scan the catalogs.
@@ -624,7 +678,12 @@ impl Tracker {
         }
         let mut changes = Changes::default();
         if !dirty.is_empty() {
-            dirty.insert((b'D', 0));
+            // A scan cannot tell which comments on objects of other classes (`D`) changed
+            // names: they are read again whenever anything changed. The log names those
+            // objects, and `logged` marks `D` itself.
+            if self.log.is_none() {
+                dirty.insert(MISC);
+            }
             self.counters.owners += dirty.len();
             self.reread(client, &dirty, &mut changes)?;
         }
@@ -707,10 +766,14 @@ impl Tracker {
             }
             // The owner known from the snapshot (a dropped object's only trace).
             dirty.extend(self.objects.get(&object).copied());
+            let kind: Option<String> = row.get(4);
             if dropped {
+                // An object of another class: its comment, if any, is gone.
+                if kind.as_deref() == Some("D") {
+                    dirty.insert(MISC);
+                }
                 continue;
             }
-            let kind: Option<String> = row.get(4);
             let owner: Option<u32> = row.get(5);
             let exists: Option<bool> = row.get(6);
             if exists == Some(true)
@@ -726,6 +789,7 @@ impl Tracker {
         refs.extend(more_refs);
         if scan_all {
             self.counters.fallbacks += 1;
+            dirty.insert(MISC);
             let (more, more_refs) = self.rescan(client)?;
             dirty.extend(more);
             refs.extend(more_refs);
@@ -817,12 +881,24 @@ impl Tracker {
             }
         }
         let with_misc = dirty.contains(&(b'D', 0));
+        let kinds = Kinds::of(dirty.iter().map(|(k, _)| *k));
+        let statement = match self.scoped.get(&kinds) {
+            Some(s) => s.clone(),
+            None => {
+                let s = client.prepare_typed(
+                    &snapshot::query(Scope::Owners(kinds)),
+                    &snapshot::owners_param_types(),
+                )?;
+                self.scoped.insert(kinds, s.clone());
+                s
+            }
+        };
         let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&self.exclude];
         for ids in &by_kind[..SCOPED_KINDS.len() - 1] {
             params.push(ids);
         }
         params.push(&with_misc);
-        let rows = client.query(&self.scoped, &params)?;
+        let rows = client.query(&statement, &params)?;
         self.objects.extend(snapshot::objects(&rows));
         let (fresh, entries) = snapshot::fold(rows);
         let snap = &mut self.snap;

@@ -22,14 +22,14 @@ use std::fmt::Write as _;
 
 use postgres::GenericClient;
 
-/// The catalog query's text, with `{NAME}` placeholders for the scope (see [`query`]).
-/// `$1`: names of tables to leave out (bare `name` or `schema.name`). Every row is
+/// The catalog query's text, [`PRELUDE`] then the union of [`BRANCHES`], with `{NAME}`
+/// placeholders for the scope (see [`query`]). `$1`: names of tables to leave out (bare `name` or `schema.name`). Every row is
 /// `(key, value, order, owner kind, owner oid, object class, object oid)`; `order` sorts enum
 /// labels, the owner is the object the row belongs to (see [`Owner`]), and the object is the
 /// catalog row it prints (a column with a default: the default; a comment: none), by which
 /// [`crate::incremental`] finds the owner of a dropped object. The change log of
 /// [`crate::ddl_log`] (its schema and event triggers) is left out.
-const TEMPLATE: &str = r#"
+const PRELUDE: &str = r#"
 WITH nsp AS (
     SELECT oid, nspname FROM pg_namespace
     WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
@@ -45,12 +45,32 @@ rel AS (
       AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid AND ext.deptype = 'e')
       AND {REL}
 )
-SELECT 'schema ' || quote_ident(nspname), '', 0::float8, 'n', oid, 'pg_namespace'::regclass::oid, oid FROM nsp WHERE {NSP}
-UNION ALL
+"#;
+
+/// The first branch of the union, returning no row: it fixes the columns' types whichever
+/// branches follow.
+const HEADER: &str = "SELECT NULL::text, NULL::text, NULL::float8, NULL::text, NULL::oid, NULL::oid, NULL::oid WHERE false";
+
+/// The branches of the union, each with the owner kind whose objects it prints (`*`: comments,
+/// on objects of any kind). [`Scope::Owners`] leaves out the kinds it is not given.
+const BRANCHES: [(u8, &str); 19] = [
+    (
+        b'n',
+        r#"
+SELECT 'schema ' || quote_ident(nspname), '', 0, 'n', oid, 'pg_namespace'::regclass::oid, oid FROM nsp WHERE {NSP}
+"#,
+    ),
+    (
+        b'x',
+        r#"
 SELECT 'extension ' || quote_ident(e.extname), 'schema ' || quote_ident(n.nspname), 0, 'x', e.oid, 'pg_extension'::regclass::oid, e.oid
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE {EXT}
-UNION ALL
+"#,
+    ),
+    (
+        b't',
+        r#"
 SELECT 'type ' || format('%I.%I', n.nspname, t.typname),
     CASE t.typtype
         WHEN 'e' THEN 'enum'
@@ -76,11 +96,19 @@ WHERE t.typtype IN ('b', 'c', 'd', 'e', 'r') AND {TYPE}
   AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
   AND NOT EXISTS (SELECT 1 FROM pg_type a WHERE a.typarray = t.oid)
   AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')
-UNION ALL
+"#,
+    ),
+    (
+        b't',
+        r#"
 SELECT 'enum-label ' || format('%I.%I', n.nspname, t.typname), e.enumlabel, e.enumsortorder, 't', t.oid, 'pg_type'::regclass::oid, t.oid
 FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid JOIN nsp n ON n.oid = t.typnamespace
 WHERE {TYPE} AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')
-UNION ALL
+"#,
+    ),
+    (
+        b'r',
+        r#"
 SELECT CASE rel.relkind
         WHEN 'r' THEN 'table ' WHEN 'p' THEN 'table ' WHEN 'v' THEN 'view '
         WHEN 'm' THEN 'materialized-view ' WHEN 'S' THEN 'sequence ' WHEN 'f' THEN 'foreign-table '
@@ -113,7 +141,11 @@ SELECT CASE rel.relkind
         CASE WHEN rel.relkind IN ('v', 'm') THEN E'as\n' || pg_get_viewdef(rel.oid) END
     ), 0, 'r', rel.oid, 'pg_class'::regclass::oid, rel.oid
 FROM rel
-UNION ALL
+"#,
+    ),
+    (
+        b'r',
+        r#"
 SELECT 'column ' || format('%I.%I.%I', rel.nspname, rel.relname, a.attname),
     concat_ws(' ',
         'position ' || row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum),
@@ -132,18 +164,30 @@ JOIN rel ON rel.oid = a.attrelid
 JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attnum > 0 AND NOT a.attisdropped AND rel.relkind <> 'S'
-UNION ALL
+"#,
+    ),
+    (
+        b'r',
+        r#"
 SELECT 'constraint ' || format('%I.%I.%I', rel.nspname, rel.relname, con.conname),
     pg_get_constraintdef(con.oid)
     || CASE WHEN NOT con.conislocal THEN ' inherited' ELSE '' END
     || CASE WHEN con.connoinherit THEN ' no inherit' ELSE '' END, 0, 'r', rel.oid, 'pg_constraint'::regclass::oid, con.oid
 FROM pg_constraint con JOIN rel ON rel.oid = con.conrelid
-UNION ALL
+"#,
+    ),
+    (
+        b't',
+        r#"
 SELECT 'domain-constraint ' || format('%I.%I.%I', n.nspname, t.typname, con.conname),
     pg_get_constraintdef(con.oid), 0, 't', t.oid, 'pg_constraint'::regclass::oid, con.oid
 FROM pg_constraint con JOIN pg_type t ON t.oid = con.contypid JOIN nsp n ON n.oid = t.typnamespace
-WHERE con.contypid <> 0 AND {TYPE}
-UNION ALL
+WHERE {DOMCON}
+"#,
+    ),
+    (
+        b'r',
+        r#"
 SELECT 'index ' || format('%I.%I', n.nspname, ic.relname),
     pg_get_indexdef(i.indexrelid)
     || CASE WHEN i.indisclustered THEN ' clustered' ELSE '' END
@@ -153,12 +197,20 @@ FROM pg_index i
 JOIN rel ON rel.oid = i.indrelid
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN nsp n ON n.oid = ic.relnamespace
-UNION ALL
+"#,
+    ),
+    (
+        b'r',
+        r#"
 SELECT 'trigger ' || format('%I.%I.%I', rel.nspname, rel.relname, tg.tgname),
     pg_get_triggerdef(tg.oid) || CASE tg.tgenabled WHEN 'O' THEN '' ELSE ' enabled ' || tg.tgenabled::text END, 0, 'r', rel.oid, 'pg_trigger'::regclass::oid, tg.oid
 FROM pg_trigger tg JOIN rel ON rel.oid = tg.tgrelid
 WHERE NOT tg.tgisinternal
-UNION ALL
+"#,
+    ),
+    (
+        b'p',
+        r#"
 SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
         || format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
     CASE WHEN p.prokind = 'a' THEN (
@@ -169,12 +221,20 @@ SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE
     ELSE pg_get_functiondef(p.oid) END, 0, 'p', p.oid, 'pg_proc'::regclass::oid, p.oid
 FROM pg_proc p JOIN nsp n ON n.oid = p.pronamespace
 WHERE {PROC} AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid AND ext.deptype = 'e')
-UNION ALL
+"#,
+    ),
+    (
+        b'r',
+        r#"
 SELECT 'rule ' || format('%I.%I.%I', rel.nspname, rel.relname, r.rulename),
     pg_get_ruledef(r.oid) || CASE r.ev_enabled WHEN 'O' THEN '' ELSE ' enabled ' || r.ev_enabled::text END, 0, 'r', rel.oid, 'pg_rewrite'::regclass::oid, r.oid
 FROM pg_rewrite r JOIN rel ON rel.oid = r.ev_class
 WHERE r.rulename <> '_RETURN'
-UNION ALL
+"#,
+    ),
+    (
+        b'r',
+        r#"
 SELECT 'policy ' || format('%I.%I.%I', rel.nspname, rel.relname, pol.polname),
     concat_ws(' ',
         CASE WHEN pol.polpermissive THEN 'permissive' ELSE 'restrictive' END,
@@ -184,35 +244,59 @@ SELECT 'policy ' || format('%I.%I.%I', rel.nspname, rel.relname, pol.polname),
         'using (' || pg_get_expr(pol.polqual, pol.polrelid) || ')',
         'with check (' || pg_get_expr(pol.polwithcheck, pol.polrelid) || ')'), 0, 'r', rel.oid, 'pg_policy'::regclass::oid, pol.oid
 FROM pg_policy pol JOIN rel ON rel.oid = pol.polrelid
-UNION ALL
+"#,
+    ),
+    (
+        b's',
+        r#"
 SELECT 'statistics ' || format('%I.%I', n.nspname, s.stxname), pg_get_statisticsobjdef(s.oid), 0, 's', s.oid, 'pg_statistic_ext'::regclass::oid, s.oid
 FROM pg_statistic_ext s JOIN nsp n ON n.oid = s.stxnamespace
 WHERE {STAT}
-UNION ALL
+"#,
+    ),
+    (
+        b'e',
+        r#"
 SELECT 'event-trigger ' || quote_ident(e.evtname),
     format('on %s execute %s enabled %s tags %s', e.evtevent, e.evtfoid::regproc, e.evtenabled::text,
         coalesce(array_to_string(e.evttags, ', '), '')), 0, 'e', e.oid, 'pg_event_trigger'::regclass::oid, e.oid
 FROM pg_event_trigger e
 WHERE {EVT} AND e.evtname NOT IN ('check_ddl_log_end', 'check_ddl_log_drop')
-UNION ALL
+"#,
+    ),
+    (
+        b'o',
+        r#"
 SELECT 'operator ' || format('%I.%s(%s, %s)', n.nspname, o.oprname,
         format_type(nullif(o.oprleft, 0), NULL), format_type(nullif(o.oprright, 0), NULL)),
     format('function %s commutator %s negator %s', o.oprcode::regproc, o.oprcom::regoperator, o.oprnegate::regoperator), 0, 'o', o.oid, 'pg_operator'::regclass::oid, o.oid
 FROM pg_operator o JOIN nsp n ON n.oid = o.oprnamespace
 WHERE {OPR} AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_operator'::regclass AND ext.objid = o.oid AND ext.deptype = 'e')
-UNION ALL
+"#,
+    ),
+    (
+        b'c',
+        r#"
 SELECT 'cast ' || format('(%s as %s)', format_type(c.castsource, NULL), format_type(c.casttarget, NULL)),
     format('function %s context %s method %s',
         CASE WHEN c.castfunc = 0 THEN '-' ELSE c.castfunc::regprocedure::text END, c.castcontext::text, c.castmethod::text), 0, 'c', c.oid, 'pg_cast'::regclass::oid, c.oid
 FROM pg_cast c
 WHERE c.oid >= 16384 AND {CAST}
   AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_cast'::regclass AND ext.objid = c.oid AND ext.deptype = 'e')
-UNION ALL
+"#,
+    ),
+    (
+        b'l',
+        r#"
 SELECT 'collation ' || format('%I.%I', n.nspname, c.collname),
     format('provider %s deterministic %s', c.collprovider::text, c.collisdeterministic), 0, 'l', c.oid, 'pg_collation'::regclass::oid, c.oid
 FROM pg_collation c JOIN nsp n ON n.oid = c.collnamespace
 WHERE {COLL} AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_collation'::regclass AND ext.objid = c.oid AND ext.deptype = 'e')
-UNION ALL
+"#,
+    ),
+    (
+        b'*',
+        r#"
 SELECT 'comment ' || o.type || ' ' || o.identity, d.description, 0, own.kind, own.oid, NULL::oid, NULL::oid
 FROM pg_description d
 CROSS JOIN LATERAL (SELECT {OWNER_KIND} AS kind, {OWNER_OID} AS oid) AS own
@@ -222,7 +306,9 @@ WHERE d.objoid >= 16384 AND {COMMENT}
   AND NOT (d.classoid = 'pg_class'::regclass AND EXISTS (
       SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.oid = d.objoid AND (c.relname = ANY($1) OR (n.nspname || '.' || c.relname) = ANY($1))))
-"#;
+"#,
+    ),
+];
 
 /// The object a snapshot row belongs to: when anything about it changes, all its rows are read
 /// again (see [`crate::incremental`]). `kind` is one of `n` (schema), `x` (extension), `t`
@@ -275,43 +361,141 @@ pub fn owner_sql(class: &str, obj: &str) -> (String, String) {
 pub enum Scope {
     /// Every object.
     All,
-    /// The objects of the owners given as parameters `$2`..`$12` (one `oid[]` per kind, in
-    /// the order of [`SCOPED_KINDS`]) and, when `$13` is true, the comments of kind `D`.
-    Owners,
+    /// The objects of the owners given as parameters `$2`..`$11` (one `oid[]` per kind, in
+    /// the order of [`SCOPED_KINDS`]) and, when `$12` is true, the comments of kind `D`. The
+    /// query holds only the parts for the kinds in the set: the parts for other kinds would
+    /// find nothing, but the server would still prepare and start them at every call.
+    Owners(Kinds),
 }
 
-/// The owner kinds of [`Scope::Owners`]'s parameters `$2`.., in order.
+/// The owner kinds of [`Scope::Owners`]'s parameters `$2`.., in order (`D`, comments on
+/// objects of other classes, last: its parameter is a `bool`).
 pub const SCOPED_KINDS: [u8; 11] = [
     b'r', b't', b'p', b'n', b'x', b's', b'e', b'o', b'c', b'l', b'D',
 ];
 
-/// The catalog query for `scope`.
+/// A set of [`SCOPED_KINDS`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Kinds(u16);
+
+impl Kinds {
+    /// The kinds of `owners` (kinds that are not in [`SCOPED_KINDS`] left out).
+    pub fn of(owners: impl IntoIterator<Item = u8>) -> Self {
+        Kinds(owners.into_iter().fold(0, |set, k| {
+            set | SCOPED_KINDS
+                .iter()
+                .position(|s| *s == k)
+                .map_or(0, |i| 1 << i)
+        }))
+    }
+
+    /// Whether `kind` is in the set.
+    pub fn contains(self, kind: u8) -> bool {
+        SCOPED_KINDS
+            .iter()
+            .position(|s| *s == kind)
+            .is_some_and(|i| self.0 & (1 << i) != 0)
+    }
+}
+
+/// The parameter types of the [`Scope::Owners`] query (`$1`, the tables left out, then one
+/// per [`SCOPED_KINDS`]), declared since a query without some kinds' parts does not use all.
+pub fn owners_param_types() -> Vec<postgres::types::Type> {
+    use postgres::types::Type;
+    let mut types = vec![Type::TEXT_ARRAY];
+    types.extend(SCOPED_KINDS.iter().map(|k| {
+        if *k == b'D' {
+            Type::BOOL
+        } else {
+            Type::OID_ARRAY
+        }
+    }));
+    types
+}
+
+/// The comments a [`Scope::Owners`] query reads: those on the owners given (`kinds`) or on
+/// their parts (a relation's constraints, triggers, rules, policies, indexes and defaults, a domain's
+/// constraints: the comment names the part, the part belongs to the owner). Looked up by
+/// object id, so their cost does not grow with the number of comments in the database.
+fn owned_comments(kinds: Kinds) -> String {
+    let param = |k: u8| SCOPED_KINDS.iter().position(|s| *s == k).unwrap() + 2;
+    let (r, t) = (param(b'r'), param(b't'));
+    let mut ids: Vec<String> = SCOPED_KINDS
+        .iter()
+        .filter(|k| **k != b'D' && kinds.contains(**k))
+        .map(|k| format!("${}::oid[]", param(*k)))
+        .collect();
+    if kinds.contains(b'r') {
+        ids.extend([
+            format!("ARRAY(SELECT x.oid FROM pg_constraint x WHERE x.conrelid = ANY(${r}::oid[]))"),
+            format!("ARRAY(SELECT x.oid FROM pg_trigger x WHERE x.tgrelid = ANY(${r}::oid[]))"),
+            format!("ARRAY(SELECT x.oid FROM pg_rewrite x WHERE x.ev_class = ANY(${r}::oid[]))"),
+            format!("ARRAY(SELECT x.oid FROM pg_policy x WHERE x.polrelid = ANY(${r}::oid[]))"),
+            format!(
+                "ARRAY(SELECT x.indexrelid FROM pg_index x WHERE x.indrelid = ANY(${r}::oid[]))"
+            ),
+            format!("ARRAY(SELECT x.oid FROM pg_attrdef x WHERE x.adrelid = ANY(${r}::oid[]))"),
+        ]);
+    }
+    if kinds.contains(b't') {
+        ids.push(format!(
+            "ARRAY(SELECT x.oid FROM pg_constraint x WHERE x.contypid = ANY(${t}::oid[]))"
+        ));
+    }
+    let ids = if ids.is_empty() {
+        "'{}'::oid[]".to_string()
+    } else {
+        ids.join(" || ")
+    };
+    let owned = SCOPED_KINDS
+        .iter()
+        .filter(|k| **k != b'D' && kinds.contains(**k))
+        .map(|k| {
+            format!(
+                "(own.kind = '{}' AND own.oid = ANY(${}::oid[]))",
+                *k as char,
+                param(*k)
+            )
+        })
+        .collect::<Vec<_>>();
+    let owned = if owned.is_empty() {
+        "FALSE".to_string()
+    } else {
+        owned.join(" OR ")
+    };
+    let mut cond = format!("(d.objoid = ANY({ids}) AND ({owned}))");
+    if kinds.contains(b'D') {
+        cond = format!("({cond} OR (own.kind = 'D' AND ${}::bool))", param(b'D'));
+    }
+    cond
+}
+
+/// The catalog query for `scope`: `$1`, the tables left out, and for [`Scope::Owners`] the
+/// owners' parameters (see [`owners_param_types`]).
 pub fn query(scope: Scope) -> String {
     let (kind, oid) = owner_sql("d.classoid", "d.objoid");
-    let filter = |column: &str, param: usize| match scope {
-        Scope::All => "TRUE".to_string(),
-        Scope::Owners => format!("{column} = ANY(${param}::oid[])"),
+    let kinds = match scope {
+        Scope::All => None,
+        Scope::Owners(k) => Some(k),
     };
-    let comment = match scope {
-        Scope::All => "TRUE".to_string(),
-        Scope::Owners => SCOPED_KINDS
-            .iter()
-            .enumerate()
-            .map(|(i, k)| match k {
-                b'D' => format!("(own.kind = 'D' AND ${}::bool)", i + 2),
-                k => format!(
-                    "(own.kind = '{}' AND own.oid = ANY(${}::oid[]))",
-                    *k as char,
-                    i + 2
-                ),
-            })
-            .collect::<Vec<_>>()
-            .join(" OR "),
+    let filter = |column: &str, param: usize| match kinds {
+        None => "TRUE".to_string(),
+        Some(_) => format!("{column} = ANY(${param}::oid[])"),
     };
-    let comment = format!("({comment})");
-    TEMPLATE
-        .replace("{REL}", &filter("c.oid", 2))
+    let (comment, domain_constraints) = match kinds {
+        None => ("TRUE".to_string(), "con.contypid <> 0".to_string()),
+        Some(k) => (owned_comments(k), filter("con.contypid", 3)),
+    };
+    let mut sql = format!("{PRELUDE}\n{HEADER}");
+    for (kind, branch) in BRANCHES {
+        if kinds.is_none_or(|k| kind == b'*' || k.contains(kind)) {
+            sql.push_str("\nUNION ALL\n");
+            sql.push_str(branch);
+        }
+    }
+    sql.replace("{REL}", &filter("c.oid", 2))
         .replace("{TYPE}", &filter("t.oid", 3))
+        .replace("{DOMCON}", &domain_constraints)
         .replace("{PROC}", &filter("p.oid", 4))
         .replace("{NSP}", &filter("oid", 5))
         .replace("{EXT}", &filter("e.oid", 6))

@@ -139,6 +139,27 @@ const CHANGES: &[(&str, bool)] = &[
         "DROP FUNCTION app.g(int); CREATE FUNCTION app.g(x int) RETURNS int LANGUAGE sql AS $$ SELECT x + 2 $$",
         false,
     ),
+    // Comments on every kind of part an owner has, each read back by its owner.
+    ("COMMENT ON TRIGGER users_t ON app.people IS 'audit'", true),
+    ("COMMENT ON TYPE app.feeling IS 'how'", true),
+    ("COMMENT ON DOMAIN app.email IS 'address'", true),
+    (
+        "ALTER DOMAIN app.email ADD CONSTRAINT email_at CHECK (VALUE LIKE '%@%')",
+        true,
+    ),
+    (
+        "COMMENT ON CONSTRAINT email_at ON DOMAIN app.email IS 'has an at'",
+        true,
+    ),
+    ("ALTER DOMAIN app.email DROP CONSTRAINT email_at", true),
+    ("COMMENT ON FUNCTION app.g(int) IS 'next'", true),
+    ("COMMENT ON SCHEMA app IS 'the app'", true),
+    ("COMMENT ON SEQUENCE app.counter IS 'counts'", true),
+    ("COMMENT ON VIEW app.v IS 'visible'", true),
+    ("COMMENT ON INDEX app.users_pkey IS 'key'", true),
+    ("CREATE TYPE app.pair AS (a int, b int)", true),
+    ("COMMENT ON COLUMN app.pair.a IS 'first'", true),
+    ("COMMENT ON TYPE app.pair IS 'two'", true),
     // A cascade drops the views over the table (no row of theirs is left to see).
     ("DROP TABLE app.people CASCADE", true),
     ("CREATE POLICY p ON app.organisations USING (id > 0)", true),
@@ -158,9 +179,30 @@ const CHANGES: &[(&str, bool)] = &[
         "CREATE RULE r AS ON DELETE TO app.organisations DO INSTEAD NOTHING",
         true,
     ),
+    ("COMMENT ON RULE r ON app.organisations IS 'keep'", true),
+    (
+        "COMMENT ON POLICY p ON app.organisations IS 'positive'",
+        true,
+    ),
+    ("COMMENT ON STATISTICS app.s IS 'pairs'", true),
     ("DROP RULE r ON app.organisations", true),
+    // An object of a class the snapshot does not print: only its comment is seen, under
+    // its name (renamed, and below with its schema).
+    (
+        "CREATE TEXT SEARCH CONFIGURATION app.search (COPY = simple)",
+        false,
+    ),
+    (
+        "COMMENT ON TEXT SEARCH CONFIGURATION app.search IS 'words'",
+        true,
+    ),
+    (
+        "ALTER TEXT SEARCH CONFIGURATION app.search RENAME TO words",
+        true,
+    ),
     // Everything in a renamed schema prints the new name.
     ("ALTER SCHEMA app RENAME TO core", true),
+    ("DROP TEXT SEARCH CONFIGURATION core.words", true),
     ("CREATE ROLE check_incremental_reader", false),
     (
         "ALTER POLICY p ON core.organisations TO check_incremental_reader",
