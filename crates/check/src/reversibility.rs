@@ -287,7 +287,7 @@ pub fn first_checked(set: &MigrationSet, since: Option<i64>) -> usize {
 /// A walker vacuums its database's catalogs after this many steps ([`Tracker::vacuum`]): each
 /// step creates and drops objects, and the dead catalog rows would make every later step
 /// slower (a thousand-step walk took half again as long without).
-const VACUUM_EVERY: usize = 100;
+const VACUUM_EVERY: usize = 50;
 
 /// What applying a migration with its fixture (a walker's replay of the chain before its
 /// segment) costs, relative to walking it (three engine calls and two refreshes).
@@ -432,11 +432,15 @@ pub fn walk_set(set: &MigrationSet, cluster: &Cluster, options: &WalkOptions) ->
     }
 }
 
-/// A walker's database, its connection and the snapshot of the state the next migration
-/// starts from, kept up to date incrementally.
+/// A walker's database, the connection the migrations run on, and the snapshot of the state
+/// the next migration starts from, kept up to date incrementally on a connection of its own:
+/// the tracker's session settings (plans, see [`Tracker::with_ddl_log`]) stay out of the
+/// migrations' session, and the migrations' settings (`search_path`, timeouts, roles) out of
+/// the snapshots.
 struct State {
     db: TestDatabase,
     client: postgres::Client,
+    watch: postgres::Client,
     tracker: Tracker,
 }
 
@@ -471,11 +475,15 @@ fn continue_in(
             )
         })?;
     }
-    let tracker = Tracker::with_ddl_log(&mut client, &excluded())
+    let mut watch = db
+        .connect()
+        .map_err(|e| format!("cannot connect to the scratch database: {e}"))?;
+    let tracker = Tracker::with_ddl_log(&mut watch, &excluded())
         .map_err(|e| format!("cannot read the catalog: {e}"))?;
     Ok(State {
         db,
         client,
+        watch,
         tracker,
     })
 }
@@ -539,7 +547,7 @@ fn step(
         StepFailure::new(Finding::new(format!("cannot read the catalog: {e}")), false)
     };
     // Only what the up and the down changed is read and compared.
-    let changes = refresh(&mut st.tracker, &mut st.client, scan).map_err(catalog)?;
+    let changes = refresh(&mut st.tracker, &mut st.watch, scan).map_err(catalog)?;
     let (before, after) = changes.sides(st.tracker.snapshot());
     let cmp = compare(&before, &after, &declared, &down.path);
     seg.notes.extend(cmp.accepted);
@@ -547,7 +555,7 @@ fn step(
     if !cmp.equal {
         let previous = i.checked_sub(1).map(|p| &set.migrations[p]);
         // pg_dump must not show the change log; the walk goes on in another database.
-        let _ = st.tracker.uninstall(&mut st.client);
+        let _ = st.tracker.uninstall(&mut st.watch);
         let after = st.tracker.snapshot().clone();
         let before = changes.revert(&after);
         let (diff, rebuilt) = render(set, cluster, &st.db, previous, m, &before, &after);
@@ -575,7 +583,7 @@ fn step(
         .hint("an up must run again after its down; a value the down cannot remove needs IF NOT EXISTS");
         return Err(StepFailure::new(f, true));
     }
-    refresh(&mut st.tracker, &mut st.client, scan).map_err(catalog)?;
+    refresh(&mut st.tracker, &mut st.watch, scan).map_err(catalog)?;
     Ok(())
 }
 
@@ -625,7 +633,7 @@ fn walk(set: &MigrationSet, cluster: &Cluster, a: usize, b: usize, fail_fast: bo
     for i in a..b {
         if (i - a) % VACUUM_EVERY == VACUUM_EVERY - 1 {
             // Only speed depends on it: a failure here changes no finding.
-            let _ = st.tracker.vacuum(&mut st.client);
+            let _ = st.tracker.vacuum(&mut st.watch);
         }
         let m = &set.migrations[i];
         let at = format!("stopped at migration {}", m.label());
@@ -663,16 +671,17 @@ fn walk(set: &MigrationSet, cluster: &Cluster, a: usize, b: usize, fail_fast: bo
     }
     let State {
         db,
-        mut client,
+        client,
+        mut watch,
         mut tracker,
     } = st;
     // The database goes on to the fixtures check without the change log.
-    if let Err(e) = tracker.uninstall(&mut client) {
+    if let Err(e) = tracker.uninstall(&mut watch) {
         seg.failures.push(Finding::new(format!(
             "cannot remove the walk's change log from its database: {e}"
         )));
     }
-    drop(client);
+    drop((client, watch));
     seg.database = Some(db);
     seg
 }
