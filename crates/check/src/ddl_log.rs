@@ -59,26 +59,15 @@ pub fn uninstall(client: &mut impl GenericClient) -> Result<(), postgres::Error>
 
 /// The query reading and clearing the log: per entry, the object (class, oid), the command
 /// tag (or dropped object's type), whether it was dropped, its owner (kind, oid, by
-/// [`crate::snapshot::owner_sql`], from the catalogs as they are now) and whether that owner
-/// exists now. Entries without an object (`GRANT`, `ALTER DEFAULT PRIVILEGES`) are skipped:
-/// the snapshot prints no privileges.
+/// [`crate::snapshot::owner_sql`], from the catalogs as they are now) and the object's
+/// sub-id (a column; 0: the whole object). An object created or altered, then dropped, since
+/// the last read has a dropped entry too: the reader leaves it out. Entries without an object
+/// (`GRANT`, `ALTER DEFAULT PRIVILEGES`) are skipped: the snapshot prints no privileges.
 pub fn take_query() -> String {
     let (kind, owner) = crate::snapshot::owner_sql("d.classid", "d.objid");
     format!(
-        "WITH d AS (DELETE FROM check_ddl_log.log RETURNING classid, objid, tag, dropped)
-         SELECT d.classid, d.objid, d.tag, d.dropped, own.kind::text, own.oid::oid,
-             CASE own.kind
-                 WHEN 'r' THEN EXISTS (SELECT 1 FROM pg_class x WHERE x.oid = own.oid)
-                 WHEN 't' THEN EXISTS (SELECT 1 FROM pg_type x WHERE x.oid = own.oid)
-                 WHEN 'p' THEN EXISTS (SELECT 1 FROM pg_proc x WHERE x.oid = own.oid)
-                 WHEN 'n' THEN EXISTS (SELECT 1 FROM pg_namespace x WHERE x.oid = own.oid)
-                 WHEN 'x' THEN EXISTS (SELECT 1 FROM pg_extension x WHERE x.oid = own.oid)
-                 WHEN 's' THEN EXISTS (SELECT 1 FROM pg_statistic_ext x WHERE x.oid = own.oid)
-                 WHEN 'e' THEN EXISTS (SELECT 1 FROM pg_event_trigger x WHERE x.oid = own.oid)
-                 WHEN 'o' THEN EXISTS (SELECT 1 FROM pg_operator x WHERE x.oid = own.oid)
-                 WHEN 'c' THEN EXISTS (SELECT 1 FROM pg_cast x WHERE x.oid = own.oid)
-                 WHEN 'l' THEN EXISTS (SELECT 1 FROM pg_collation x WHERE x.oid = own.oid)
-                 ELSE true END
+        "WITH d AS (DELETE FROM check_ddl_log.log RETURNING classid, objid, objsubid, tag, dropped)
+         SELECT d.classid, d.objid, d.tag, d.dropped, own.kind::text, own.oid::oid, d.objsubid
          FROM d CROSS JOIN LATERAL (SELECT {kind} AS kind, {owner} AS oid) AS own
          WHERE d.classid IS NOT NULL AND d.classid <> 0"
     )

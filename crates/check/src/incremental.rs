@@ -763,6 +763,13 @@ impl Tracker {
         let rows = client.query(take, &[])?;
         let mut dirty: HashSet<Owner> = HashSet::new();
         let mut refs: Vec<(u32, u32)> = Vec::new();
+        // Whole objects dropped since the last refresh: an entry creating or altering one
+        // of them names nothing that exists now.
+        let gone: HashSet<(u32, u32)> = rows
+            .iter()
+            .filter(|row| row.get::<_, bool>(3) && row.get::<_, Option<i32>>(6) == Some(0))
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
         for row in rows {
             let object: (u32, u32) = (row.get(0), row.get(1));
             let tag: Option<String> = row.get(2);
@@ -782,8 +789,7 @@ impl Tracker {
                 continue;
             }
             let owner: Option<u32> = row.get(5);
-            let exists: Option<bool> = row.get(6);
-            if exists == Some(true)
+            if !gone.contains(&object)
                 && let (Some(k), Some(o)) = (kind.and_then(|k| k.bytes().next()), owner)
             {
                 dirty.insert((k, o));
