@@ -319,24 +319,33 @@ fn rows_query(only: Option<&[&str]>) -> String {
         .join("\nUNION ALL\n")
 }
 
-/// The owners of the objects that depend on the objects `($1[i], $2[i])` (class, oid), and
-/// of the objects that are part of those (an internal dependency: a composite type's
-/// relation, which prints its schema too, depends on the type, not on the schema).
+/// The owners of the objects that depend on the objects `($1[i], $2[i])` (class, oid).
+///
+/// An object's parts (internal dependencies: a table's row type, a type's array type, a
+/// composite type's relation) carry its name, so they count as changed with it, and so do
+/// the objects that depend on any of them (a column of the table's row type, or of an array
+/// of a renamed enum). Likewise the parts of a dependent: a composite type's relation prints
+/// the schema its type depends on.
 fn dependents_query() -> String {
     let (kind, owner) = snapshot::owner_sql("d.classid", "d.objid");
     format!(
-        "WITH direct AS (
+        "WITH RECURSIVE changed(classid, objid) AS (
+             SELECT refclass, refobj FROM unnest($1::oid[], $2::oid[]) AS r(refclass, refobj)
+             UNION
              SELECT x.classid, x.objid
-             FROM unnest($1::oid[], $2::oid[]) AS r(refclass, refobj)
-             JOIN pg_depend x ON x.refclassid = r.refclass AND x.refobjid = r.refobj
+             FROM changed JOIN pg_depend x ON x.refclassid = changed.classid AND x.refobjid = changed.objid
+             WHERE x.deptype = 'i'
+         ), dependent(classid, objid) AS (
+             SELECT x.classid, x.objid
+             FROM changed JOIN pg_depend x ON x.refclassid = changed.classid AND x.refobjid = changed.objid
              WHERE x.deptype <> 'e'
-         ), parts AS (
+             UNION
              SELECT x.classid, x.objid
-             FROM direct JOIN pg_depend x ON x.refclassid = direct.classid AND x.refobjid = direct.objid
+             FROM dependent JOIN pg_depend x ON x.refclassid = dependent.classid AND x.refobjid = dependent.objid
              WHERE x.deptype = 'i'
          )
          SELECT DISTINCT ({kind})::text, ({owner})::oid
-         FROM (SELECT * FROM direct UNION SELECT * FROM parts) AS d"
+         FROM (SELECT * FROM changed UNION SELECT * FROM dependent) AS d"
     )
 }
 

@@ -186,6 +186,16 @@ const CHANGES: &[(&str, bool)] = &[
     ),
     ("COMMENT ON STATISTICS app.s IS 'pairs'", true),
     ("DROP RULE r ON app.organisations", true),
+    // Columns of a table's row type and of an array of an enum print those types' names,
+    // which follow the table's and the enum's.
+    (
+        "CREATE TABLE app.holder (o app.organisations, moods app.feeling[])",
+        true,
+    ),
+    ("ALTER TABLE app.organisations RENAME TO orgs_renamed", true),
+    ("ALTER TYPE app.feeling RENAME TO mood_renamed", true),
+    ("ALTER TABLE app.orgs_renamed RENAME TO organisations", true),
+    ("ALTER TYPE app.mood_renamed RENAME TO feeling", true),
     // An object of a class the snapshot does not print: only its comment is seen, under
     // its name (renamed, and below with its schema).
     (
