@@ -94,7 +94,8 @@ LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
 LEFT JOIN pg_range r ON r.rngtypid = t.oid
 WHERE t.typtype IN ('b', 'c', 'd', 'e', 'r') AND {TYPE}
   AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
-  AND NOT EXISTS (SELECT 1 FROM pg_type a WHERE a.typarray = t.oid)
+  -- Not an array type (of the element type it names: an index lookup, not a scan).
+  AND NOT (t.typelem <> 0 AND EXISTS (SELECT 1 FROM pg_type a WHERE a.oid = t.typelem AND a.typarray = t.oid))
   AND NOT EXISTS (SELECT 1 FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')
 "#,
     ),
