@@ -576,3 +576,38 @@ fn a_direct_catalog_write_that_the_down_forgets_is_caught() {
         "{report}"
     );
 }
+
+#[test]
+fn a_migration_that_changes_the_sessions_search_path_reverts_exactly() {
+    // A session-level `SET search_path` outlives the migration's transaction; names print
+    // relative to it, so a snapshot read on the migrations' own session would see every
+    // object of the schema printed anew (a false difference).
+    let dir = base_with(&[
+        (
+            "000003_app.up.sql",
+            "CREATE SCHEMA app;\nSET search_path = app, public;\nCREATE TABLE app.things (id int PRIMARY KEY);\n",
+        ),
+        (
+            "000003_app.down.sql",
+            "DROP TABLE app.things;\nDROP SCHEMA app;\n",
+        ),
+        (
+            "fixtures/000003_app.sql",
+            "INSERT INTO app.things VALUES (1);\n",
+        ),
+        (
+            "000004_more.up.sql",
+            "CREATE TABLE app.more (id int REFERENCES app.things (id));\nCREATE VIEW app.v AS SELECT id FROM app.more;\n",
+        ),
+        (
+            "000004_more.down.sql",
+            "DROP VIEW app.v;\nDROP TABLE app.more;\n",
+        ),
+        (
+            "fixtures/000004_more.sql",
+            "INSERT INTO app.more VALUES (1);\n",
+        ),
+    ]);
+    let report = check(dir.path(), &[Part::Reversibility]);
+    assert!(report.passed(), "{report}");
+}
