@@ -1,9 +1,10 @@
 //! Where a walk step's time goes at the end of a long chain, at N = 100 and N = 1000: each
-//! engine call (the up and the re-apply with its fixture as the walk makes them, with
-//! `Migrator::apply_next`; the down through `Migrator::down`; and, for comparison, the up
-//! through `Migrator::up_to`, which takes the lease and reads the history), and the refreshes,
-//! reading the change log (`Tracker::with_ddl_log`, as the walk does) or scanning the catalogs
-//! (`Tracker::new`, the fallback). A profiling aid; prints figures.
+//! engine call as the walk makes them (the up and the re-apply with its fixture with
+//! `Migrator::apply_next`, the down with `Migrator::revert_next`; and, for comparison, the up
+//! through `Migrator::up_to`, which takes the lease and reads the history), and the refreshes
+//! on the tracker's own connection, reading the change log (`Tracker::with_ddl_log`, as the
+//! walk does) or scanning the catalogs (`Tracker::new`, the fallback). A profiling aid; prints
+//! figures.
 //!
 //! ```sh
 //! cargo run --release -p check --example walk_profile
@@ -37,10 +38,11 @@ fn main() {
                 .up_to(&mut c, last)
                 .unwrap();
             let exclude = check::reversibility::excluded();
+            let mut watch = db.connect().unwrap();
             let mut tracker = if logged {
-                Tracker::with_ddl_log(&mut c, &exclude).unwrap()
+                Tracker::with_ddl_log(&mut watch, &exclude).unwrap()
             } else {
-                Tracker::new(&mut c, &exclude).unwrap()
+                Tracker::new(&mut watch, &exclude).unwrap()
             };
             let (mut up, mut up_to, mut down, mut again) = (0.0, 0.0, 0.0, 0.0);
             let (mut refresh, mut idle) = (0.0, 0.0);
@@ -50,14 +52,14 @@ fn main() {
                 plain.apply_next(&mut c, m).unwrap();
                 up += t.elapsed().as_secs_f64();
                 let t = Instant::now();
-                plain.down(&mut c, DownTarget::Newest).unwrap();
+                plain.revert_next(&mut c, m).unwrap();
                 down += t.elapsed().as_secs_f64();
                 let t = Instant::now();
                 plain.up_to(&mut c, m.version).unwrap();
                 up_to += t.elapsed().as_secs_f64();
                 plain.down(&mut c, DownTarget::Newest).unwrap();
                 let t = Instant::now();
-                tracker.refresh(&mut c).unwrap();
+                tracker.refresh(&mut watch).unwrap();
                 refresh += t.elapsed().as_secs_f64();
                 let t = Instant::now();
                 Migrator::new(&set)
@@ -66,10 +68,10 @@ fn main() {
                     .unwrap();
                 again += t.elapsed().as_secs_f64();
                 let t = Instant::now();
-                tracker.refresh(&mut c).unwrap();
+                tracker.refresh(&mut watch).unwrap();
                 refresh += t.elapsed().as_secs_f64();
                 let t = Instant::now();
-                tracker.refresh(&mut c).unwrap();
+                tracker.refresh(&mut watch).unwrap();
                 idle += t.elapsed().as_secs_f64();
             }
             println!(
