@@ -228,36 +228,59 @@ const CHANGES: &[(&str, bool)] = &[
     ("SELECT 1", false),
 ];
 
-#[test]
-fn a_refreshed_snapshot_equals_a_whole_one_after_every_change() {
+/// A scratch database holding [`SETUP`], and a connection to it.
+fn set_up() -> (pgcluster::TestDatabase, postgres::Client) {
     let db = cluster()
         .database_from_template("check_incremental_empty", |_| Ok(()))
         .unwrap();
     let mut c = db.connect().unwrap();
     c.batch_execute(SETUP).unwrap();
-    let exclude = Vec::new();
-    let mut tracker = Tracker::new(&mut c, &exclude).unwrap();
+    (db, c)
+}
+
+/// After `change` and the refresh that returned `changes`: the tracker's snapshot equals a
+/// whole one, and `changes` says exactly what changed since `previous`. Returns the whole
+/// snapshot (the next change's `previous`).
+fn assert_refreshed(
+    c: &mut postgres::Client,
+    tracker: &Tracker,
+    change: &str,
+    changes_schema: bool,
+    changes: &check::incremental::Changes,
+    previous: &snapshot::Snapshot,
+) -> snapshot::Snapshot {
+    let whole = snapshot::take(c, &[]).unwrap();
+    let kept = tracker.snapshot();
     assert_eq!(
-        *tracker.snapshot(),
-        snapshot::take(&mut c, &exclude).unwrap()
+        *kept,
+        whole,
+        "after {change}:\n{}",
+        check::textdiff::unified(&whole.render(), &kept.render(), "whole", "incremental")
     );
+    assert_eq!(changes.is_empty(), !changes_schema, "{change}: {changes:?}");
+    assert_eq!(changes.revert(kept), *previous, "{change}: {changes:?}");
+    let (before, after) = changes.sides(kept);
+    assert_eq!(before == after, !changes_schema, "{change}");
+    whole
+}
+
+#[test]
+fn a_refreshed_snapshot_equals_a_whole_one_after_every_change() {
+    let (_db, mut c) = set_up();
+    let mut tracker = Tracker::new(&mut c, &[]).unwrap();
+    assert_eq!(*tracker.snapshot(), snapshot::take(&mut c, &[]).unwrap());
     let mut previous = tracker.snapshot().clone();
     for (change, changes_schema) in CHANGES {
         c.batch_execute(change).unwrap();
         let changes = tracker.refresh(&mut c).unwrap();
-        let whole = snapshot::take(&mut c, &exclude).unwrap();
-        let kept = tracker.snapshot();
-        assert_eq!(
-            *kept,
-            whole,
-            "after {change}:\n{}",
-            check::textdiff::unified(&whole.render(), &kept.render(), "whole", "incremental")
+        previous = assert_refreshed(
+            &mut c,
+            &tracker,
+            change,
+            *changes_schema,
+            &changes,
+            &previous,
         );
-        assert_eq!(changes.is_empty(), !changes_schema, "{change}: {changes:?}");
-        assert_eq!(changes.revert(kept), previous, "{change}: {changes:?}");
-        let (before, after) = changes.sides(kept);
-        assert_eq!(before == after, !changes_schema, "{change}");
-        previous = whole;
     }
     let counters = tracker.counters();
     assert_eq!(counters.refreshes, CHANGES.len());
@@ -267,11 +290,7 @@ fn a_refreshed_snapshot_equals_a_whole_one_after_every_change() {
 
 #[test]
 fn an_up_and_its_exact_down_leave_nothing_to_read() {
-    let db = cluster()
-        .database_from_template("check_incremental_empty", |_| Ok(()))
-        .unwrap();
-    let mut c = db.connect().unwrap();
-    c.batch_execute(SETUP).unwrap();
+    let (_db, mut c) = set_up();
     let mut tracker = Tracker::new(&mut c, &[]).unwrap();
     c.batch_execute("CREATE TABLE app.t (id int PRIMARY KEY); CREATE INDEX ON app.t (id);")
         .unwrap();
@@ -442,17 +461,9 @@ const LOGGED_CHANGES: &[(&str, bool, bool)] = &[
 
 #[test]
 fn a_snapshot_refreshed_from_the_change_log_equals_a_whole_one_after_every_change() {
-    let db = cluster()
-        .database_from_template("check_incremental_empty", |_| Ok(()))
-        .unwrap();
-    let mut c = db.connect().unwrap();
-    c.batch_execute(SETUP).unwrap();
-    let exclude = Vec::new();
-    let mut tracker = Tracker::with_ddl_log(&mut c, &exclude).unwrap();
-    assert_eq!(
-        *tracker.snapshot(),
-        snapshot::take(&mut c, &exclude).unwrap()
-    );
+    let (_db, mut c) = set_up();
+    let mut tracker = Tracker::with_ddl_log(&mut c, &[]).unwrap();
+    assert_eq!(*tracker.snapshot(), snapshot::take(&mut c, &[]).unwrap());
     let mut previous = tracker.snapshot().clone();
     // Without the role changes: roles are shared by the cluster, and the test above (run at the
     // same time) counts the whole snapshots they cause (tests/incremental_roles.rs has them).
@@ -482,17 +493,14 @@ fn a_snapshot_refreshed_from_the_change_log_equals_a_whole_one_after_every_chang
         } else {
             tracker.refresh(&mut c).unwrap()
         };
-        let whole = snapshot::take(&mut c, &exclude).unwrap();
-        let kept = tracker.snapshot();
-        assert_eq!(
-            *kept,
-            whole,
-            "after {change}:\n{}",
-            check::textdiff::unified(&whole.render(), &kept.render(), "whole", "incremental")
+        previous = assert_refreshed(
+            &mut c,
+            &tracker,
+            change,
+            changes_schema,
+            &changes,
+            &previous,
         );
-        assert_eq!(changes.is_empty(), !changes_schema, "{change}: {changes:?}");
-        assert_eq!(changes.revert(kept), previous, "{change}: {changes:?}");
-        previous = whole;
     }
     let counters = tracker.counters();
     assert_eq!(counters.refreshes, all.len());
@@ -515,11 +523,7 @@ fn a_snapshot_refreshed_from_the_change_log_equals_a_whole_one_after_every_chang
 
 #[test]
 fn with_the_log_an_up_and_its_exact_down_leave_nothing_to_read() {
-    let db = cluster()
-        .database_from_template("check_incremental_empty", |_| Ok(()))
-        .unwrap();
-    let mut c = db.connect().unwrap();
-    c.batch_execute(SETUP).unwrap();
+    let (_db, mut c) = set_up();
     let mut tracker = Tracker::with_ddl_log(&mut c, &[]).unwrap();
     c.batch_execute("CREATE TABLE app.t (id int PRIMARY KEY); CREATE INDEX ON app.t (id);")
         .unwrap();
