@@ -1,6 +1,7 @@
 //! Applying migrations: the `up` direction.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,11 +58,6 @@ pub struct Migrator<'a> {
     pub(crate) broken: std::cell::Cell<Option<BrokenAt>>,
     /// Set when a migration sent in one message with others ended the runner's transaction.
     pub(crate) broken_batch: std::cell::Cell<Option<BatchEnded>>,
-    /// Migrations that travel alone in this run: a message that carried them failed, and
-    /// the transaction runs again to locate the failure ([`crate::batch`]).
-    pub(crate) alone: RefCell<std::collections::BTreeSet<i64>>,
-    /// Set when an attempt failed only to be run again with more migrations alone.
-    pub(crate) replay: std::cell::Cell<bool>,
     /// `None`: detected ([`lock::detect`]).
     pub(crate) lock_mode: Option<LockMode>,
     pub(crate) lease_length: Duration,
@@ -126,8 +122,6 @@ impl<'a> Migrator<'a> {
             on_wait: Box::new(|_| {}),
             broken: std::cell::Cell::new(None),
             broken_batch: std::cell::Cell::new(None),
-            alone: RefCell::new(std::collections::BTreeSet::new()),
-            replay: std::cell::Cell::new(false),
             lock_mode: None,
             lease_length: lock::DEFAULT_LEASE,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -410,25 +404,7 @@ impl<'a> Migrator<'a> {
                     });
                     continue;
                 }
-                let attempt = |c: &mut Client| -> Result<Vec<(Duration, usize)>> {
-                    let mut tx = c
-                        .transaction()
-                        .map_err(|e| Error::db("cannot begin a transaction", e))?;
-                    self.begin_guard(&mut tx)?;
-                    let timings = self.apply_in(&mut tx, group, pending, &done)?;
-                    tx.commit()
-                        .map_err(|e| Error::db("cannot commit the migrations", e))?;
-                    Ok(timings)
-                };
-                let timings = loop {
-                    match self.with_retries(c, group[0], &done, &attempt) {
-                        Ok(t) => break t,
-                        // A message of several failed; the attempt rolled back: again, with
-                        // its migrations alone.
-                        Err(_) if self.replay.take() => continue,
-                        Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
-                    }
-                };
+                let timings = self.apply_group(c, group, pending, &done)?;
                 done.extend(
                     group
                         .iter()
@@ -448,16 +424,52 @@ impl<'a> Migrator<'a> {
         Ok(done)
     }
 
+    /// `group` in one transaction begun with the lock guard ([`Migrator::begin_guard`]),
+    /// through [`Migrator::apply_in`], with lock-timeout retries. When a message of several
+    /// migrations failed, the attempt was rolled back and runs again with those migrations
+    /// one per message ([`crate::batch`]); the set of them is this call's own.
+    fn apply_group(
+        &self,
+        c: &mut Client,
+        group: &[&Migration],
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Result<Vec<(Duration, usize)>> {
+        let mut alone = BTreeSet::new();
+        loop {
+            let attempt = |c: &mut Client| -> Result<Attempt> {
+                let mut tx = c
+                    .transaction()
+                    .map_err(|e| Error::db("cannot begin a transaction", e))?;
+                self.begin_guard(&mut tx)?;
+                let attempt = self.apply_in(&mut tx, group, run, done, &alone)?;
+                if let Attempt::Done(_) = attempt {
+                    tx.commit()
+                        .map_err(|e| Error::db("cannot commit the migrations", e))?;
+                }
+                // A replay: `tx` rolls back as it goes.
+                Ok(attempt)
+            };
+            match self.with_retries(c, group[0], done, attempt) {
+                Ok(Attempt::Done(timings)) => return Ok(timings),
+                Ok(Attempt::Replay(versions)) => alone.extend(versions),
+                Err(e) => return Err(self.finish_broken(c, run, done).unwrap_or(e)),
+            }
+        }
+    }
+
     /// Apply `group` inside `tx` through refinery (plus fixtures when asked); returns the time
     /// each migration took and how many migrations shared its message. Without fixtures,
-    /// shareable migrations travel several per message ([`crate::batch`]).
+    /// shareable migrations travel several per message ([`crate::batch`]), except those in
+    /// `alone`.
     pub(crate) fn apply_in(
         &self,
         tx: &mut postgres::Transaction<'_>,
         group: &[&Migration],
         run: &[&Migration],
         done: &[Applied],
-    ) -> Result<Vec<(Duration, usize)>> {
+        alone: &BTreeSet<i64>,
+    ) -> Result<Attempt> {
         let mut timings = Vec::with_capacity(group.len());
         // With fixtures, each migration is followed by its data, so hand refinery one at a time.
         let batches: Vec<&[&Migration]> = if self.fixtures {
@@ -479,15 +491,10 @@ impl<'a> Migrator<'a> {
                 .in_transaction(reference)
                 .with_prefixes(self.marker(), String::new(), timeouts);
             if !self.fixtures {
-                // Validation found most scripts shareable; one changed since is checked again.
                 let shareable = batch
                     .iter()
                     .zip(&refinery_migrations)
-                    .map(|(m, r)| {
-                        !self.alone.borrow().contains(&m.version)
-                            && (m.up.shareable_checksum == Some(r.checksum())
-                                || crate::batch::shareable(r.sql().unwrap_or_default()))
-                    })
+                    .map(|(m, r)| !alone.contains(&m.version) && up_shareable(m, r))
                     .collect();
                 bridge = bridge.batched(shareable);
             }
@@ -500,12 +507,8 @@ impl<'a> Migrator<'a> {
                 return Err(self.guard_fired_in_batch(batch, e));
             }
             if let Some(indices) = bridge.replay_alone.take() {
-                self.alone
-                    .borrow_mut()
-                    .extend(indices.iter().map(|&i| batch[i].version));
-                self.replay.set(true);
-                return Err(Error::History(
-                    "a message of several migrations failed; running the transaction again with them one per message".into(),
+                return Ok(Attempt::Replay(
+                    indices.iter().map(|&i| batch[i].version).collect(),
                 ));
             }
             let failed = bridge.failed_migration;
@@ -541,7 +544,7 @@ impl<'a> Migrator<'a> {
                 timings.push((took, shared));
             }
         }
-        Ok(timings)
+        Ok(Attempt::Done(timings))
     }
 
     /// One migration in its own transaction, `BEGIN` and `COMMIT` sent with its statements.
@@ -894,6 +897,23 @@ impl Migrator<'_> {
         tx.batch_execute(&guard)
             .map_err(|e| Error::db("cannot take the migration lock in the transaction", e))
     }
+}
+
+/// How an attempt at a transaction of migrations ended ([`Migrator::apply_in`]).
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// Applied: each migration's time and how many migrations shared its message.
+    Done(Vec<(Duration, usize)>),
+    /// A message of several migrations failed; the transaction must be rolled back and run
+    /// again with these versions one per message, to locate the failure.
+    Replay(Vec<i64>),
+}
+
+/// Whether `m`'s up may share a message: validation found it so (and `r`, refinery's view of
+/// it, still has that checksum), or it is checked again now.
+fn up_shareable(m: &Migration, r: &refinery::Migration) -> bool {
+    m.up.shareable_checksum == Some(r.checksum())
+        || crate::batch::shareable(r.sql().unwrap_or_default())
 }
 
 /// refinery applies `migrations` through `bridge`; the engine has already verified the history.

@@ -161,8 +161,16 @@ impl Migrator<'_> {
                     return Err(down_ended(c, m, &[], &[m], r, e));
                 }
             };
-            let timings = match self.apply_in(&mut tx, &[m], &[m], &[]) {
-                Ok(t) => t,
+            let alone = std::collections::BTreeSet::new();
+            let timings = match self.apply_in(&mut tx, &[m], &[m], &[], &alone) {
+                Ok(engine::Attempt::Done(t)) => t,
+                // One migration travels alone: there is no message of several to replay.
+                Ok(engine::Attempt::Replay(_)) => {
+                    return Err(Error::History(format!(
+                        "the redo of migration {} was asked to run again; it was rolled back",
+                        m.label()
+                    )));
+                }
                 Err(e) => {
                     drop(tx);
                     return Err(match self.finish_broken(c, &[m], &[]) {
