@@ -441,8 +441,8 @@ impl<'a> Migrator<'a> {
                 let mut tx = c
                     .transaction()
                     .map_err(|e| Error::db("cannot begin a transaction", e))?;
-                self.begin_guard(&mut tx)?;
-                let attempt = self.apply_in(&mut tx, group, run, done, &alone)?;
+                let reference = self.begin_guard(&mut tx)?;
+                let attempt = self.apply_in(&mut tx, group, run, done, &alone, reference)?;
                 if let Attempt::Done(_) = attempt {
                     tx.commit()
                         .map_err(|e| Error::db("cannot commit the migrations", e))?;
@@ -461,7 +461,8 @@ impl<'a> Migrator<'a> {
     /// Apply `group` inside `tx` through refinery (plus fixtures when asked); returns the time
     /// each migration took and how many migrations shared its message. Without fixtures,
     /// shareable migrations travel several per message ([`crate::batch`]), except those in
-    /// `alone`.
+    /// `alone`. `reference`: the transaction's id, when already known
+    /// ([`Migrator::begin_guard`]).
     pub(crate) fn apply_in(
         &self,
         tx: &mut postgres::Transaction<'_>,
@@ -469,6 +470,7 @@ impl<'a> Migrator<'a> {
         run: &[&Migration],
         done: &[Applied],
         alone: &BTreeSet<i64>,
+        reference: Option<i64>,
     ) -> Result<Attempt> {
         let mut timings = Vec::with_capacity(group.len());
         // With fixtures, each migration is followed by its data, so hand refinery one at a time.
@@ -477,7 +479,7 @@ impl<'a> Migrator<'a> {
         } else {
             vec![group]
         };
-        let mut reference = None;
+        let mut reference = reference;
         for batch in batches {
             let refinery_migrations = batch
                 .iter()
@@ -888,14 +890,20 @@ fn is_lock_timeout(e: &Error) -> bool {
 }
 
 impl Migrator<'_> {
-    /// Start an applying transaction: lease check, advisory transaction lock (see [`lock`]).
-    pub(crate) fn begin_guard(&self, tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    /// Start an applying transaction: lease check, advisory transaction lock (see [`lock`]),
+    /// and in the same message the transaction's id, the run-time guard's reference (see
+    /// [`crate::guard`]; [`crate::batch`]'s messages need it before they are sent). Without a
+    /// lease (nothing to check) nothing is sent, and the id is `None`: the guard then takes
+    /// it from the first script's message.
+    pub(crate) fn begin_guard(&self, tx: &mut postgres::Transaction<'_>) -> Result<Option<i64>> {
         let guard = self.guard_sql.borrow().clone();
         if guard.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        tx.batch_execute(&guard)
-            .map_err(|e| Error::db("cannot take the migration lock in the transaction", e))
+        let messages = tx
+            .simple_query(&format!("{guard}{}", crate::batch::GUARD_BEFORE))
+            .map_err(|e| Error::db("cannot take the migration lock in the transaction", e))?;
+        Ok(crate::batch::xids(&messages).first().copied())
     }
 }
 

@@ -381,7 +381,11 @@ impl<C: GenericClient> Bridge<'_, C> {
     fn send_batch(&mut self, items: &[Item<'_>]) -> std::result::Result<(), BridgeError> {
         if self.reference.is_none() {
             // The transaction's id, known before its first message: should that message end
-            // the transaction and then fail, the report can still ask what became of it.
+            // the transaction and then fail, the report can still ask what became of it. The
+            // engine normally has it already, from the message that took the lock
+            // ([`crate::engine::Migrator::begin_guard`], passed on with
+            // [`Bridge::in_transaction`]); this round trip is for a transaction begun without
+            // the lock guard.
             let messages = self.tx.simple_query(batch::GUARD_BEFORE)?;
             self.reference = crate::guard::xids(&messages).map(|(xid, _)| xid);
         }

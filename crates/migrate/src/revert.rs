@@ -154,7 +154,8 @@ impl Migrator<'_> {
             let mut tx = c
                 .transaction()
                 .map_err(|e| Error::db("cannot begin a transaction", e))?;
-            let reverted = match revert_in(&mut tx, m, true, &[], &mut None)? {
+            let mut reference = None;
+            let reverted = match revert_in(&mut tx, m, true, &[], &mut reference)? {
                 Ok(r) => r,
                 Err((r, e)) => {
                     drop(tx);
@@ -162,7 +163,7 @@ impl Migrator<'_> {
                 }
             };
             let alone = std::collections::BTreeSet::new();
-            let timings = match self.apply_in(&mut tx, &[m], &[m], &[], &alone) {
+            let timings = match self.apply_in(&mut tx, &[m], &[m], &[], &alone, reference) {
                 Ok(engine::Attempt::Done(t)) => t,
                 // One migration travels alone: there is no message of several to replay.
                 Ok(engine::Attempt::Replay(_)) => {
