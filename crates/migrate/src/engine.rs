@@ -100,6 +100,9 @@ pub(crate) struct BrokenAt {
     end: i64,
     /// In the migration's fixture rather than its up script.
     fixture: bool,
+    /// In the up script, and its fixture ran after it in the same message
+    /// ([`Bridge::with_fixture`]).
+    fixture_followed: bool,
 }
 
 impl std::fmt::Debug for Migrator<'_> {
@@ -383,17 +386,10 @@ impl<'a> Migrator<'a> {
                 pending[i..end].chunks(1).collect()
             };
             for group in groups {
-                // One transaction per migration, no fixture: open and commit it in-band.
+                // A transaction of one migration: opened and committed in-band.
                 if let [m] = group
-                    && !self.single_transaction
-                    && !self.fixtures
+                    && let Some(duration) = self.apply_fused(c, m, pending, &done)?
                 {
-                    let duration = match self
-                        .with_retries(c, m, &done, |c| self.apply_one_fused(c, m, pending, &done))
-                    {
-                        Ok(d) => d,
-                        Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
-                    };
                     done.push(Applied {
                         version: m.version,
                         name: m.name.clone(),
@@ -534,6 +530,7 @@ impl<'a> Migrator<'a> {
                                 reference,
                                 end,
                                 fixture: true,
+                                fixture_followed: false,
                             }));
                             return Err(Error::History(format!(
                                 "the fixture of migration {} ended the runner's transaction",
@@ -549,21 +546,60 @@ impl<'a> Migrator<'a> {
         Ok(Attempt::Done(timings))
     }
 
-    /// One migration in its own transaction, `BEGIN` and `COMMIT` sent with its statements.
-    fn apply_one_fused(
+    /// `m` in a transaction of its own opened and committed in-band, with lock-timeout
+    /// retries: its time, or `None` when it must take [`Migrator::apply_group`]'s way instead
+    /// (its fixture cannot share its message, or the message carrying both failed and runs
+    /// again to locate the failure).
+    fn apply_fused(
         &self,
         c: &mut Client,
         m: &Migration,
         run: &[&Migration],
         done: &[Applied],
-    ) -> Result<Duration> {
+    ) -> Result<Option<Duration>> {
+        let fixture = match &m.fixture {
+            Some(f) if self.fixtures => {
+                let sql = checksum::normalise(&f.sql);
+                if !crate::batch::shareable(&sql) {
+                    return Ok(None);
+                }
+                Some(sql)
+            }
+            _ => None,
+        };
+        self.with_retries(c, m, done, |c| {
+            self.apply_one_fused(c, m, fixture.as_deref(), run, done)
+        })
+        .map_err(|e| self.finish_broken(c, run, done).unwrap_or(e))
+    }
+
+    /// One migration in its own transaction: `BEGIN` (and the lock guard) sent with its
+    /// statements, its history row with `COMMIT`: two round trips. With `fixture` (its
+    /// fixture's text, [`crate::batch::shareable`]), the fixture travels in the first message
+    /// too, when the up is shareable as well (else `None`: nothing was sent); see
+    /// [`Bridge::with_fixture`] for how a failure of that message is located.
+    fn apply_one_fused(
+        &self,
+        c: &mut Client,
+        m: &Migration,
+        fixture: Option<&str>,
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Result<Option<Duration>> {
         let refinery_migrations = [to_refinery(m)?];
+        if fixture.is_some() && !up_shareable(m, &refinery_migrations[0]) {
+            return Ok(None);
+        }
         let guard = self.guard_sql.borrow().clone();
         let mut bridge = Bridge::new(c, &refinery_migrations)
             .owning_transaction()
             .with_prefixes(self.marker(), guard, vec![self.timeout_sql(m)?]);
+        if let Some(f) = fixture {
+            bridge = bridge.with_fixture(f.to_string());
+        }
         let result = run_refinery(&refinery_migrations, &mut bridge);
         let (failed, open, broken) = (bridge.failed_migration, bridge.open, bridge.broken);
+        let (ended, replay) = (bridge.ended_in_batch, bridge.replay_alone.take());
         let took = bridge.timings.iter().sum();
         let prefixes = std::mem::take(&mut bridge.prefixes);
         if open {
@@ -573,6 +609,13 @@ impl<'a> Migrator<'a> {
         if let Some(b) = broken {
             return Err(self.guard_fired(m, b));
         }
+        if let Some(e) = ended {
+            return Err(self.guard_fired_in_batch(&[m], e));
+        }
+        if replay.is_some() {
+            // The up and its fixture failed together and were rolled back: again, apart.
+            return Ok(None);
+        }
         self.check_batch(result, failed, &[m], &prefixes, run, done)?;
         if open {
             return Err(Error::History(format!(
@@ -580,7 +623,7 @@ impl<'a> Migrator<'a> {
                 m.label()
             )));
         }
-        Ok(took)
+        Ok(Some(took))
     }
 
     /// Turn refinery's verdict on `batch` into ours, locating a failing migration's error.
@@ -629,7 +672,8 @@ impl<'a> Migrator<'a> {
             version: m.version,
             reference: b.reference,
             end: b.end,
-            fixture: false,
+            fixture: b.fixture,
+            fixture_followed: b.fixture_sent && !b.fixture,
         }));
         Error::History(format!(
             "migration {} ended the runner's transaction",
@@ -767,6 +811,14 @@ impl<'a> Migrator<'a> {
             }
             Err(why) => format!("{why}. Nothing after it ran."),
         });
+        if b.fixture_followed
+            && let Some(fixture) = &m.fixture
+        {
+            outcome.push(format!(
+                "Its fixture {}, sent in the same message, ran after it outside the runner's transaction: check whether its rows are in the database.",
+                fixture.path.display()
+            ));
+        }
         outcome.push(crate::guard::advice(script));
         Some(Error::TransactionEnded {
             version: m.version,

@@ -52,6 +52,11 @@ pub(crate) struct Broken {
     pub reference: i64,
     /// The transaction id the script ended in.
     pub end: i64,
+    /// It was the migration's fixture, sent after it in the same message
+    /// ([`Bridge::with_fixture`]), rather than its up script.
+    pub fixture: bool,
+    /// The migration's fixture was sent in the same message.
+    pub fixture_sent: bool,
 }
 
 /// A migration sent in one message with others ended the runner's transaction: the guard saw
@@ -165,6 +170,9 @@ pub(crate) struct Bridge<'t, C: GenericClient> {
     begin_sql: String,
     /// Sent before each migration's SQL (its `SET LOCAL lock_timeout`).
     before: Vec<String>,
+    /// The fixture of the bridge's one migration, sent guarded in the same message right
+    /// after its SQL ([`Bridge::with_fixture`]).
+    fixture: Option<String>,
 }
 
 impl<'t, C: GenericClient> Bridge<'t, C> {
@@ -190,6 +198,7 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
             marker: String::new(),
             begin_sql: String::new(),
             before: Vec::new(),
+            fixture: None,
         }
     }
 
@@ -228,6 +237,22 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
     /// history insert (`tx` must be a client outside any transaction).
     pub(crate) fn owning_transaction(mut self) -> Self {
         self.owns_transaction = true;
+        self
+    }
+
+    /// Send `fixture_sql` (LF line endings) guarded in the same message as the bridge's one
+    /// migration, right after its SQL, so that the migration and its data cost one round trip.
+    /// The fixture then runs before the history insert, which waits for the next message
+    /// (with `COMMIT`, when the bridge owns the transaction).
+    ///
+    /// Only for an up and a fixture that are both [`crate::batch::shareable`], in a
+    /// transaction block: neither can end the transaction then. When the message fails, the
+    /// error cannot be told apart between the two scripts (many errors carry no position):
+    /// [`Bridge::replay_alone`] is set, once a probe showed that the transaction is still open
+    /// (aborted), and the engine rolls back and runs the migration again with the fixture in
+    /// a message of its own, which attributes the error exactly.
+    pub(crate) fn with_fixture(mut self, fixture_sql: String) -> Self {
+        self.fixture = Some(fixture_sql);
         self
     }
 }
@@ -342,10 +367,18 @@ impl<C: GenericClient> Bridge<'_, C> {
         }
         prefix.push_str(GUARD_BEFORE);
         self.prefixes[index] = prefix.chars().count();
+        // The fixture rides along only with the bridge's one migration.
+        let fixture = self.fixture.take().filter(|_| self.expected.len() == 1);
+        let text = match &fixture {
+            Some(f) => format!(
+                "{prefix}{}{GUARD_AFTER};\n{}{f}{GUARD_AFTER}",
+                it.sql,
+                crate::guard::FIXTURE_GUARD_BEFORE
+            ),
+            None => format!("{prefix}{}{GUARD_AFTER}", it.sql),
+        };
         let started = std::time::Instant::now();
-        let result = self
-            .tx
-            .simple_query(&format!("{prefix}{}{GUARD_AFTER}", it.sql));
+        let result = self.tx.simple_query(&text);
         self.timings[index] += started.elapsed();
         self.batch_sizes[index] = 1;
         if self.owns_transaction {
@@ -355,21 +388,60 @@ impl<C: GenericClient> Bridge<'_, C> {
             Ok(m) => m,
             Err(e) => {
                 self.failed_migration = Some(index);
+                if fixture.is_some() && e.as_db_error().is_some() {
+                    return self.fused_failed(index, e);
+                }
                 return Err(e.into());
             }
         };
+        // The first id is from before the up, the last from after the fixture when one rode
+        // along: they are equal exactly when neither ended the transaction (ids are never
+        // reused). The fixture's own first id tells which of the two it was.
         if let Some((start, end)) = crate::guard::xids(&messages)
             && let Some((reference, end)) = crate::guard::check(&mut self.reference, start, end)
         {
+            let in_fixture =
+                fixture.is_some() && crate::guard::fixture_xid(&messages) == Some(reference);
             self.broken = Some(Broken {
                 index,
                 reference,
                 end,
+                fixture: in_fixture,
+                fixture_sent: fixture.is_some(),
             });
             return Err(BridgeError::TransactionEnded);
         }
         self.held_insert = it.insert.map(str::to_string);
         Ok(())
+    }
+
+    /// A message carrying a migration and its fixture failed with `err` (see
+    /// [`Bridge::with_fixture`]). In the aborted transaction every statement fails with
+    /// 25P02: then [`Bridge::replay_alone`] asks the engine to run the migration again with its
+    /// fixture apart. A statement that runs shows the transaction had ended before the failure.
+    fn fused_failed(
+        &mut self,
+        index: usize,
+        err: postgres::Error,
+    ) -> std::result::Result<(), BridgeError> {
+        match self.tx.simple_query("SELECT 1") {
+            Err(probe)
+                if probe.code() == Some(&postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION) =>
+            {
+                self.replay_alone = Some(vec![index]);
+                Err(err.into())
+            }
+            Ok(_) => {
+                self.ended_in_batch = Some(EndedInBatch {
+                    first: index,
+                    last: index,
+                    evidence: Evidence::EndedBeforeFailure,
+                    reference: self.reference,
+                });
+                Err(BridgeError::TransactionEnded)
+            }
+            Err(_) => Err(err.into()),
+        }
     }
 
     /// Several migrations and their inserts in one message, with the guard's `txid_current()`
