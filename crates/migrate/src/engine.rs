@@ -209,6 +209,8 @@ impl<'a> Migrator<'a> {
             r
         });
         self.lease.borrow_mut().take();
+        // The lease is gone: a later call without it (`apply_next`) must not check it.
+        self.guard_sql.borrow_mut().clear();
         result
     }
 

@@ -305,3 +305,20 @@ fn one_pending_migration_in_the_default_mode_is_applied_and_reported_as_before()
     assert_eq!(history(&mut c), [1, 2]);
     assert_eq!(tables(&mut c), ["a", "b", "refinery_schema_history"]);
 }
+
+#[test]
+fn a_migrator_that_ran_down_applies_next_without_the_released_lease() {
+    // `down` takes and releases the lease; the same migrator's `apply_next` must not check
+    // the lease it no longer holds.
+    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    let m = Migrator::new(&set);
+    m.up(&mut c).unwrap();
+    m.down(&mut c, DownTarget::Newest).unwrap();
+    m.apply_next(&mut c, &set.migrations[2]).unwrap();
+    m.revert_next(&mut c, &set.migrations[2]).unwrap();
+    m.up(&mut c).unwrap();
+    assert_eq!(history(&mut c), [1, 2, 3]);
+}
