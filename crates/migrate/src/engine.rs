@@ -602,6 +602,7 @@ impl<'a> Migrator<'a> {
         let result = run_refinery(&refinery_migrations, &mut bridge);
         let (failed, open, broken) = (bridge.failed_migration, bridge.open, bridge.broken);
         let (ended, replay) = (bridge.ended_in_batch, bridge.replay_alone.take());
+        let commit_error = bridge.commit_error.take();
         let took = bridge.timings.iter().sum();
         let prefixes = std::mem::take(&mut bridge.prefixes);
         if open {
@@ -617,6 +618,31 @@ impl<'a> Migrator<'a> {
         if replay.is_some() {
             // The up and its fixture failed together and were rolled back: again, apart.
             return Ok(None);
+        }
+        if let Some(e) = commit_error {
+            let earlier = if done.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (applied and committed earlier in this run: {})",
+                    done.iter()
+                        .map(|d| d.version.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(Error::db(
+                format!(
+                    "migration {} is not applied{earlier}: recording it and committing its transaction{} failed, and the transaction was rolled back",
+                    m.label(),
+                    if fixture.is_some() {
+                        " (its fixture ran in it)"
+                    } else {
+                        ""
+                    },
+                ),
+                e,
+            ));
         }
         self.check_batch(result, failed, &[m], &prefixes, run, done)?;
         if open {

@@ -101,6 +101,9 @@ pub(crate) enum BridgeError {
     Pg(postgres::Error),
     /// The guard fired (see [`Broken`]).
     TransactionEnded,
+    /// The message with the last history insert and `COMMIT` failed (see
+    /// [`Bridge::commit_error`]).
+    CommitFailed,
 }
 
 impl std::fmt::Display for BridgeError {
@@ -110,6 +113,7 @@ impl std::fmt::Display for BridgeError {
             BridgeError::TransactionEnded => {
                 f.write_str("a migration ended the runner's transaction itself")
             }
+            BridgeError::CommitFailed => f.write_str("the history insert or COMMIT failed"),
         }
     }
 }
@@ -118,7 +122,7 @@ impl std::error::Error for BridgeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BridgeError::Pg(e) => Some(e),
-            BridgeError::TransactionEnded => None,
+            BridgeError::TransactionEnded | BridgeError::CommitFailed => None,
         }
     }
 }
@@ -156,6 +160,10 @@ pub(crate) struct Bridge<'t, C: GenericClient> {
     pub broken: Option<Broken>,
     /// Set when a migration sent with others ended the transaction.
     pub ended_in_batch: Option<EndedInBatch>,
+    /// When the bridge owns the transaction: the error of the message carrying the last
+    /// history insert and `COMMIT` (a deferred constraint, say); the transaction is then
+    /// rolled back or aborted, and [`Bridge::open`] still set.
+    pub commit_error: Option<postgres::Error>,
     /// Set when a message of several migrations failed in the runner's transaction: their
     /// indices. The engine rolls the transaction back and runs it again with them one per
     /// message, to locate the failure exactly.
@@ -192,6 +200,7 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
             reference: None,
             broken: None,
             ended_in_batch: None,
+            commit_error: None,
             replay_alone: None,
             batch_sizes: vec![1; migrations.len()],
             batching: None,
@@ -319,7 +328,10 @@ impl<C: GenericClient> Transaction for Bridge<'_, C> {
         }
         if let Some(held) = self.held_insert.take() {
             if self.owns_transaction && self.open {
-                self.tx.batch_execute(&format!("{held};\nCOMMIT"))?;
+                if let Err(e) = self.tx.batch_execute(&format!("{held};\nCOMMIT")) {
+                    self.commit_error = Some(e);
+                    return Err(BridgeError::CommitFailed);
+                }
                 self.open = false;
             } else {
                 self.tx.batch_execute(&held)?;

@@ -225,9 +225,9 @@ pub(crate) fn down_script<'m>(
 /// guard's ids showed that the runner's transaction survived, so a down that ends it is caught
 /// before its history row is removed or anything is committed. A failing down is located in
 /// its file as when it was sent alone (the characters in front of it are counted). The
-/// `DELETE` in front of a down removes a row this transaction already holds (the lock is held,
-/// the row was just read): should it fail all the same, its error is reported at the down it
-/// travelled with.
+/// `DELETE` in front of a down removes a row the run just read (`down`) or that the caller
+/// knows is there (`revert_next`), by its primary key: should it fail all the same, its error
+/// is reported at the down it travelled with.
 fn revert_group(
     c: &mut Client,
     group: &[&Migration],
@@ -284,12 +284,9 @@ fn revert_group(
         let last = group.last().map_or(0, |m| m.version);
         return Err(Error::db(
             format!(
-                "cannot remove migration {last} from history and commit the reverts (rolled back: {})",
-                if single {
-                    "no migration of this run was reverted".to_string()
-                } else {
-                    format!("it stays applied.{}", reverted_list(done))
-                }
+                "cannot remove migration {last} from history and commit the reverts; the transaction was rolled back: none of the {} migration(s) it held is reverted.{}",
+                group.len(),
+                reverted_list(done)
             ),
             e,
         ));

@@ -322,3 +322,61 @@ fn a_migrator_that_ran_down_applies_next_without_the_released_lease() {
     m.up(&mut c).unwrap();
     assert_eq!(history(&mut c), [1, 2, 3]);
 }
+
+#[test]
+fn a_down_refused_at_commit_reverts_nothing_and_says_so() {
+    // A deferred foreign key is checked at COMMIT, which travels with the history DELETE.
+    let dir = folder(&[
+        (
+            "000001_p.up.sql",
+            "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE ch (p_id int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO p VALUES (1);\nINSERT INTO ch VALUES (1);\n",
+        ),
+        ("000001_p.down.sql", "DROP TABLE ch;\nDROP TABLE p;\n"),
+        ("000002_q.up.sql", "SELECT 1;\n"),
+        ("000002_q.down.sql", "DELETE FROM p;\n"),
+    ]);
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    Migrator::new(&set).up(&mut c).unwrap();
+    let err = Migrator::new(&set)
+        .revert_next(&mut c, &set.migrations[1])
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Db { .. }), "{text}");
+    assert!(
+        text.contains("cannot remove migration 2 from history and commit the reverts; the transaction was rolled back: none of the 1 migration(s) it held is reverted."),
+        "{text}"
+    );
+    assert_eq!(history(&mut c), [1, 2]);
+    assert_eq!(count(&mut c, "p"), 1);
+}
+
+#[test]
+fn a_fixture_refused_at_commit_applies_nothing_and_says_so() {
+    // A deferred foreign key is checked at COMMIT, which travels with the history row.
+    let dir = folder(&[
+        (
+            "000001_p.up.sql",
+            "CREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE ch (p_id int REFERENCES p DEFERRABLE INITIALLY DEFERRED);\n",
+        ),
+        ("000001_p.down.sql", "DROP TABLE ch;\nDROP TABLE p;\n"),
+        ("fixtures/000001_p.sql", "INSERT INTO ch VALUES (7);\n"),
+    ]);
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    let err = Migrator::new(&set)
+        .with_fixtures(true)
+        .apply_next(&mut c, &set.migrations[0])
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Db { .. }), "{text}");
+    assert!(
+        text.starts_with("migration 1_p is not applied: recording it and committing its transaction (its fixture ran in it) failed, and the transaction was rolled back: ERROR 23503"),
+        "{text}"
+    );
+    assert!(text.contains("violates foreign key constraint"), "{text}");
+    assert!(history(&mut c).is_empty());
+    assert_eq!(tables(&mut c), ["refinery_schema_history"]);
+}
