@@ -562,7 +562,10 @@ impl<'a> Migrator<'a> {
         let fixture = match &m.fixture {
             Some(f) if self.fixtures => {
                 let sql = checksum::normalise(&f.sql);
-                if !crate::batch::shareable(&sql) {
+                // Without any transaction-control word it cannot end the transaction, whether
+                // it tokenizes or not (a fixture need not be tokenized to be sent: nothing of
+                // another migration follows it in the message); else it must be shareable.
+                if crate::txcontrol::may_contain(&sql) && !crate::batch::shareable(&sql) {
                     return Ok(None);
                 }
                 Some(sql)
@@ -577,8 +580,8 @@ impl<'a> Migrator<'a> {
 
     /// One migration in its own transaction: `BEGIN` (and the lock guard) sent with its
     /// statements, its history row with `COMMIT`: two round trips. With `fixture` (its
-    /// fixture's text, [`crate::batch::shareable`]), the fixture travels in the first message
-    /// too, when the up is shareable as well (else `None`: nothing was sent); see
+    /// fixture's text, free of transaction control), the fixture travels in the first message
+    /// too, when the up is [`crate::batch::shareable`] (else `None`: nothing was sent); see
     /// [`Bridge::with_fixture`] for how a failure of that message is located.
     fn apply_one_fused(
         &self,

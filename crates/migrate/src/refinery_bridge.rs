@@ -254,12 +254,14 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
     /// The fixture then runs before the history insert, which waits for the next message
     /// (with `COMMIT`, when the bridge owns the transaction).
     ///
-    /// Only for an up and a fixture that are both [`crate::batch::shareable`], in a
-    /// transaction block: neither can end the transaction then. When the message fails, the
+    /// Only for an up that is [`crate::batch::shareable`] and a fixture that is too or has no
+    /// transaction-control word at all, in a transaction block: neither can end the
+    /// transaction then. When the message fails, the
     /// error cannot be told apart between the two scripts (many errors carry no position):
     /// [`Bridge::replay_alone`] is set, once a probe showed that the transaction is still open
-    /// (aborted), and the engine rolls back and runs the migration again with the fixture in
-    /// a message of its own, which attributes the error exactly.
+    /// (aborted) or that the message did not parse, and the engine rolls back and runs the
+    /// migration again with the fixture in a message of its own, which attributes the error
+    /// exactly.
     pub(crate) fn with_fixture(mut self, fixture_sql: String) -> Self {
         self.fixture = Some(fixture_sql);
         self
@@ -430,16 +432,26 @@ impl<C: GenericClient> Bridge<'_, C> {
     /// A message carrying a migration and its fixture failed with `err` (see
     /// [`Bridge::with_fixture`]). In the aborted transaction every statement fails with
     /// 25P02: then [`Bridge::replay_alone`] asks the engine to run the migration again with its
-    /// fixture apart. A statement that runs shows the transaction had ended before the failure.
+    /// fixture apart. When a statement runs, no transaction is open: either the message did
+    /// not parse (the server parses the whole message first, so nothing of it ran, not even
+    /// its `BEGIN`; a syntax error), and it runs again apart too, or the transaction had ended
+    /// before the failure.
     fn fused_failed(
         &mut self,
         index: usize,
         err: postgres::Error,
     ) -> std::result::Result<(), BridgeError> {
+        use postgres::error::SqlState;
+        let unparsed = matches!(
+            err.code(),
+            Some(&SqlState::SYNTAX_ERROR | &SqlState::INVALID_ESCAPE_SEQUENCE)
+        );
         match self.tx.simple_query("SELECT 1") {
-            Err(probe)
-                if probe.code() == Some(&postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION) =>
-            {
+            Err(probe) if probe.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => {
+                self.replay_alone = Some(vec![index]);
+                Err(err.into())
+            }
+            Ok(_) if unparsed => {
                 self.replay_alone = Some(vec![index]);
                 Err(err.into())
             }

@@ -380,3 +380,50 @@ fn a_fixture_refused_at_commit_applies_nothing_and_says_so() {
     assert!(history(&mut c).is_empty());
     assert_eq!(tables(&mut c), ["refinery_schema_history"]);
 }
+
+#[test]
+fn a_fixture_that_does_not_tokenize_is_named_with_its_line() {
+    // No transaction-control word, so it travels with its up without being tokenized; its
+    // unterminated string swallows the rest of the message, which fails and runs again apart.
+    let dir = abc("INSERT INTO b VALUES (1, 1);\nSELECT 'unterminated;\n");
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    let with_fixtures = Migrator::new(&set).with_fixtures(true);
+    with_fixtures
+        .apply_next(&mut c, &set.migrations[0])
+        .unwrap();
+    let err = with_fixtures
+        .apply_next(&mut c, &set.migrations[1])
+        .unwrap_err();
+    let (version, f, _) = failure(&err);
+    assert_eq!(version, 2, "{err}");
+    assert!(f.path.ends_with("fixtures/000002_b.sql"), "{err}");
+    assert_eq!((f.code.as_str(), f.line), ("42601", Some(2)), "{err}");
+    assert_eq!(history(&mut c), [1]);
+    assert_eq!(tables(&mut c), ["a", "refinery_schema_history"]);
+}
+
+#[test]
+fn an_up_with_a_syntax_error_and_a_fixture_is_named_with_its_line() {
+    // The server refuses the whole message before running any of it, its BEGIN included.
+    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
+    let mut set = MigrationSet::discover(dir.path()).unwrap();
+    set.migrations[1].up.sql = "CREATE TABLE b (\n    id int PRIMARY KEY,,\n);\n".into();
+    let db = fresh_db();
+    let mut c = db.connect().unwrap();
+    let with_fixtures = Migrator::new(&set).with_fixtures(true);
+    with_fixtures
+        .apply_next(&mut c, &set.migrations[0])
+        .unwrap();
+    let err = with_fixtures
+        .apply_next(&mut c, &set.migrations[1])
+        .unwrap_err();
+    let (version, f, outcome) = failure(&err);
+    assert_eq!(version, 2, "{err}");
+    assert!(f.path.ends_with("000002_b.up.sql"), "{err}");
+    assert_eq!((f.code.as_str(), f.line), ("42601", Some(2)), "{err}");
+    assert!(outcome.contains("rolled back"), "{err}");
+    assert_eq!(history(&mut c), [1]);
+    assert_eq!(tables(&mut c), ["a", "refinery_schema_history"]);
+}
