@@ -1,6 +1,7 @@
 //! Applying migrations: the `up` direction.
 
 use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,11 +58,6 @@ pub struct Migrator<'a> {
     pub(crate) broken: std::cell::Cell<Option<BrokenAt>>,
     /// Set when a migration sent in one message with others ended the runner's transaction.
     pub(crate) broken_batch: std::cell::Cell<Option<BatchEnded>>,
-    /// Migrations that travel alone in this run: a message that carried them failed, and
-    /// the transaction runs again to locate the failure ([`crate::batch`]).
-    pub(crate) alone: RefCell<std::collections::BTreeSet<i64>>,
-    /// Set when an attempt failed only to be run again with more migrations alone.
-    pub(crate) replay: std::cell::Cell<bool>,
     /// `None`: detected ([`lock::detect`]).
     pub(crate) lock_mode: Option<LockMode>,
     pub(crate) lease_length: Duration,
@@ -104,6 +100,9 @@ pub(crate) struct BrokenAt {
     end: i64,
     /// In the migration's fixture rather than its up script.
     fixture: bool,
+    /// In the up script, and its fixture ran after it in the same message
+    /// ([`Bridge::with_fixture`]).
+    fixture_followed: bool,
 }
 
 impl std::fmt::Debug for Migrator<'_> {
@@ -126,8 +125,6 @@ impl<'a> Migrator<'a> {
             on_wait: Box::new(|_| {}),
             broken: std::cell::Cell::new(None),
             broken_batch: std::cell::Cell::new(None),
-            alone: RefCell::new(std::collections::BTreeSet::new()),
-            replay: std::cell::Cell::new(false),
             lock_mode: None,
             lease_length: lock::DEFAULT_LEASE,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
@@ -212,6 +209,8 @@ impl<'a> Migrator<'a> {
             r
         });
         self.lease.borrow_mut().take();
+        // The lease is gone: a later call without it (`apply_next`) must not check it.
+        self.guard_sql.borrow_mut().clear();
         result
     }
 
@@ -389,17 +388,10 @@ impl<'a> Migrator<'a> {
                 pending[i..end].chunks(1).collect()
             };
             for group in groups {
-                // One transaction per migration, no fixture: open and commit it in-band.
+                // A transaction of one migration: opened and committed in-band.
                 if let [m] = group
-                    && !self.single_transaction
-                    && !self.fixtures
+                    && let Some(duration) = self.apply_fused(c, m, pending, &done)?
                 {
-                    let duration = match self
-                        .with_retries(c, m, &done, |c| self.apply_one_fused(c, m, pending, &done))
-                    {
-                        Ok(d) => d,
-                        Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
-                    };
                     done.push(Applied {
                         version: m.version,
                         name: m.name.clone(),
@@ -410,25 +402,7 @@ impl<'a> Migrator<'a> {
                     });
                     continue;
                 }
-                let attempt = |c: &mut Client| -> Result<Vec<(Duration, usize)>> {
-                    let mut tx = c
-                        .transaction()
-                        .map_err(|e| Error::db("cannot begin a transaction", e))?;
-                    self.begin_guard(&mut tx)?;
-                    let timings = self.apply_in(&mut tx, group, pending, &done)?;
-                    tx.commit()
-                        .map_err(|e| Error::db("cannot commit the migrations", e))?;
-                    Ok(timings)
-                };
-                let timings = loop {
-                    match self.with_retries(c, group[0], &done, &attempt) {
-                        Ok(t) => break t,
-                        // A message of several failed; the attempt rolled back: again, with
-                        // its migrations alone.
-                        Err(_) if self.replay.take() => continue,
-                        Err(e) => return Err(self.finish_broken(c, pending, &done).unwrap_or(e)),
-                    }
-                };
+                let timings = self.apply_group(c, group, pending, &done)?;
                 done.extend(
                     group
                         .iter()
@@ -448,16 +422,54 @@ impl<'a> Migrator<'a> {
         Ok(done)
     }
 
+    /// `group` in one transaction begun with the lock guard ([`Migrator::begin_guard`]),
+    /// through [`Migrator::apply_in`], with lock-timeout retries. When a message of several
+    /// migrations failed, the attempt was rolled back and runs again with those migrations
+    /// one per message ([`crate::batch`]); the set of them is this call's own.
+    fn apply_group(
+        &self,
+        c: &mut Client,
+        group: &[&Migration],
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Result<Vec<(Duration, usize)>> {
+        let mut alone = BTreeSet::new();
+        loop {
+            let attempt = |c: &mut Client| -> Result<Attempt> {
+                let mut tx = c
+                    .transaction()
+                    .map_err(|e| Error::db("cannot begin a transaction", e))?;
+                let reference = self.begin_guard(&mut tx)?;
+                let attempt = self.apply_in(&mut tx, group, run, done, &alone, reference)?;
+                if let Attempt::Done(_) = attempt {
+                    tx.commit()
+                        .map_err(|e| Error::db("cannot commit the migrations", e))?;
+                }
+                // A replay: `tx` rolls back as it goes.
+                Ok(attempt)
+            };
+            match self.with_retries(c, group[0], done, attempt) {
+                Ok(Attempt::Done(timings)) => return Ok(timings),
+                Ok(Attempt::Replay(versions)) => alone.extend(versions),
+                Err(e) => return Err(self.finish_broken(c, run, done).unwrap_or(e)),
+            }
+        }
+    }
+
     /// Apply `group` inside `tx` through refinery (plus fixtures when asked); returns the time
     /// each migration took and how many migrations shared its message. Without fixtures,
-    /// shareable migrations travel several per message ([`crate::batch`]).
+    /// shareable migrations travel several per message ([`crate::batch`]), except those in
+    /// `alone`. `reference`: the transaction's id, when already known
+    /// ([`Migrator::begin_guard`]).
     pub(crate) fn apply_in(
         &self,
         tx: &mut postgres::Transaction<'_>,
         group: &[&Migration],
         run: &[&Migration],
         done: &[Applied],
-    ) -> Result<Vec<(Duration, usize)>> {
+        alone: &BTreeSet<i64>,
+        reference: Option<i64>,
+    ) -> Result<Attempt> {
         let mut timings = Vec::with_capacity(group.len());
         // With fixtures, each migration is followed by its data, so hand refinery one at a time.
         let batches: Vec<&[&Migration]> = if self.fixtures {
@@ -465,7 +477,7 @@ impl<'a> Migrator<'a> {
         } else {
             vec![group]
         };
-        let mut reference = None;
+        let mut reference = reference;
         for batch in batches {
             let refinery_migrations = batch
                 .iter()
@@ -479,15 +491,10 @@ impl<'a> Migrator<'a> {
                 .in_transaction(reference)
                 .with_prefixes(self.marker(), String::new(), timeouts);
             if !self.fixtures {
-                // Validation found most scripts shareable; one changed since is checked again.
                 let shareable = batch
                     .iter()
                     .zip(&refinery_migrations)
-                    .map(|(m, r)| {
-                        !self.alone.borrow().contains(&m.version)
-                            && (m.up.shareable_checksum == Some(r.checksum())
-                                || crate::batch::shareable(r.sql().unwrap_or_default()))
-                    })
+                    .map(|(m, r)| !alone.contains(&m.version) && up_shareable(m, r))
                     .collect();
                 bridge = bridge.batched(shareable);
             }
@@ -500,12 +507,8 @@ impl<'a> Migrator<'a> {
                 return Err(self.guard_fired_in_batch(batch, e));
             }
             if let Some(indices) = bridge.replay_alone.take() {
-                self.alone
-                    .borrow_mut()
-                    .extend(indices.iter().map(|&i| batch[i].version));
-                self.replay.set(true);
-                return Err(Error::History(
-                    "a message of several migrations failed; running the transaction again with them one per message".into(),
+                return Ok(Attempt::Replay(
+                    indices.iter().map(|&i| batch[i].version).collect(),
                 ));
             }
             let failed = bridge.failed_migration;
@@ -529,6 +532,7 @@ impl<'a> Migrator<'a> {
                                 reference,
                                 end,
                                 fixture: true,
+                                fixture_followed: false,
                             }));
                             return Err(Error::History(format!(
                                 "the fixture of migration {} ended the runner's transaction",
@@ -541,24 +545,67 @@ impl<'a> Migrator<'a> {
                 timings.push((took, shared));
             }
         }
-        Ok(timings)
+        Ok(Attempt::Done(timings))
     }
 
-    /// One migration in its own transaction, `BEGIN` and `COMMIT` sent with its statements.
-    fn apply_one_fused(
+    /// `m` in a transaction of its own opened and committed in-band, with lock-timeout
+    /// retries: its time, or `None` when it must take [`Migrator::apply_group`]'s way instead
+    /// (its fixture cannot share its message, or the message carrying both failed and runs
+    /// again to locate the failure).
+    fn apply_fused(
         &self,
         c: &mut Client,
         m: &Migration,
         run: &[&Migration],
         done: &[Applied],
-    ) -> Result<Duration> {
+    ) -> Result<Option<Duration>> {
+        let fixture = match &m.fixture {
+            Some(f) if self.fixtures => {
+                let sql = checksum::normalise(&f.sql);
+                // Without any transaction-control word it cannot end the transaction, whether
+                // it tokenizes or not (a fixture need not be tokenized to be sent: nothing of
+                // another migration follows it in the message); else it must be shareable.
+                if crate::txcontrol::may_contain(&sql) && !crate::batch::shareable(&sql) {
+                    return Ok(None);
+                }
+                Some(sql)
+            }
+            _ => None,
+        };
+        self.with_retries(c, m, done, |c| {
+            self.apply_one_fused(c, m, fixture.as_deref(), run, done)
+        })
+        .map_err(|e| self.finish_broken(c, run, done).unwrap_or(e))
+    }
+
+    /// One migration in its own transaction: `BEGIN` (and the lock guard) sent with its
+    /// statements, its history row with `COMMIT`: two round trips. With `fixture` (its
+    /// fixture's text, free of transaction control), the fixture travels in the first message
+    /// too, when the up is [`crate::batch::shareable`] (else `None`: nothing was sent); see
+    /// [`Bridge::with_fixture`] for how a failure of that message is located.
+    fn apply_one_fused(
+        &self,
+        c: &mut Client,
+        m: &Migration,
+        fixture: Option<&str>,
+        run: &[&Migration],
+        done: &[Applied],
+    ) -> Result<Option<Duration>> {
         let refinery_migrations = [to_refinery(m)?];
+        if fixture.is_some() && !up_shareable(m, &refinery_migrations[0]) {
+            return Ok(None);
+        }
         let guard = self.guard_sql.borrow().clone();
         let mut bridge = Bridge::new(c, &refinery_migrations)
             .owning_transaction()
             .with_prefixes(self.marker(), guard, vec![self.timeout_sql(m)?]);
+        if let Some(f) = fixture {
+            bridge = bridge.with_fixture(f.to_string());
+        }
         let result = run_refinery(&refinery_migrations, &mut bridge);
         let (failed, open, broken) = (bridge.failed_migration, bridge.open, bridge.broken);
+        let (ended, replay) = (bridge.ended_in_batch, bridge.replay_alone.take());
+        let commit_error = bridge.commit_error.take();
         let took = bridge.timings.iter().sum();
         let prefixes = std::mem::take(&mut bridge.prefixes);
         if open {
@@ -568,6 +615,38 @@ impl<'a> Migrator<'a> {
         if let Some(b) = broken {
             return Err(self.guard_fired(m, b));
         }
+        if let Some(e) = ended {
+            return Err(self.guard_fired_in_batch(&[m], e));
+        }
+        if replay.is_some() {
+            // The up and its fixture failed together and were rolled back: again, apart.
+            return Ok(None);
+        }
+        if let Some(e) = commit_error {
+            let earlier = if done.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (applied and committed earlier in this run: {})",
+                    done.iter()
+                        .map(|d| d.version.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err(Error::db(
+                format!(
+                    "migration {} is not applied{earlier}: recording it and committing its transaction{} failed, and the transaction was rolled back",
+                    m.label(),
+                    if fixture.is_some() {
+                        " (its fixture ran in it)"
+                    } else {
+                        ""
+                    },
+                ),
+                e,
+            ));
+        }
         self.check_batch(result, failed, &[m], &prefixes, run, done)?;
         if open {
             return Err(Error::History(format!(
@@ -575,7 +654,7 @@ impl<'a> Migrator<'a> {
                 m.label()
             )));
         }
-        Ok(took)
+        Ok(Some(took))
     }
 
     /// Turn refinery's verdict on `batch` into ours, locating a failing migration's error.
@@ -624,7 +703,8 @@ impl<'a> Migrator<'a> {
             version: m.version,
             reference: b.reference,
             end: b.end,
-            fixture: false,
+            fixture: b.fixture,
+            fixture_followed: b.fixture_sent && !b.fixture,
         }));
         Error::History(format!(
             "migration {} ended the runner's transaction",
@@ -762,6 +842,14 @@ impl<'a> Migrator<'a> {
             }
             Err(why) => format!("{why}. Nothing after it ran."),
         });
+        if b.fixture_followed
+            && let Some(fixture) = &m.fixture
+        {
+            outcome.push(format!(
+                "Its fixture {}, sent in the same message, ran after it outside the runner's transaction: check whether its rows are in the database.",
+                fixture.path.display()
+            ));
+        }
         outcome.push(crate::guard::advice(script));
         Some(Error::TransactionEnded {
             version: m.version,
@@ -885,15 +973,38 @@ fn is_lock_timeout(e: &Error) -> bool {
 }
 
 impl Migrator<'_> {
-    /// Start an applying transaction: lease check, advisory transaction lock (see [`lock`]).
-    pub(crate) fn begin_guard(&self, tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    /// Start an applying transaction: lease check, advisory transaction lock (see [`lock`]),
+    /// and in the same message the transaction's id, the run-time guard's reference (see
+    /// [`crate::guard`]; [`crate::batch`]'s messages need it before they are sent). Without a
+    /// lease (nothing to check) nothing is sent, and the id is `None`: the guard then takes
+    /// it from the first script's message.
+    pub(crate) fn begin_guard(&self, tx: &mut postgres::Transaction<'_>) -> Result<Option<i64>> {
         let guard = self.guard_sql.borrow().clone();
         if guard.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        tx.batch_execute(&guard)
-            .map_err(|e| Error::db("cannot take the migration lock in the transaction", e))
+        let messages = tx
+            .simple_query(&format!("{guard}{}", crate::batch::GUARD_BEFORE))
+            .map_err(|e| Error::db("cannot take the migration lock in the transaction", e))?;
+        Ok(crate::batch::xids(&messages).first().copied())
     }
+}
+
+/// How an attempt at a transaction of migrations ended ([`Migrator::apply_in`]).
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// Applied: each migration's time and how many migrations shared its message.
+    Done(Vec<(Duration, usize)>),
+    /// A message of several migrations failed; the transaction must be rolled back and run
+    /// again with these versions one per message, to locate the failure.
+    Replay(Vec<i64>),
+}
+
+/// Whether `m`'s up may share a message: validation found it so (and `r`, refinery's view of
+/// it, still has that checksum), or it is checked again now.
+fn up_shareable(m: &Migration, r: &refinery::Migration) -> bool {
+    m.up.shareable_checksum == Some(r.checksum())
+        || crate::batch::shareable(r.sql().unwrap_or_default())
 }
 
 /// refinery applies `migrations` through `bridge`; the engine has already verified the history.

@@ -23,6 +23,26 @@ pub(crate) const GUARD_BEFORE: &str = "SELECT txid_current();\n";
 /// script cannot swallow it.
 pub(crate) const GUARD_AFTER: &str = "\n;SELECT txid_current()";
 
+/// The column of the guard's `txid_current()` in front of a fixture sent in the same message
+/// as its migration ([`crate::refinery_bridge::Bridge::with_fixture`]), so that its row is
+/// told apart from the up's guard rows and from rows the scripts' own queries return.
+pub(crate) const FIXTURE_COLUMN: &str = "migrate_fixture_xid";
+
+/// Sent in front of a fixture that travels in its migration's message.
+pub(crate) const FIXTURE_GUARD_BEFORE: &str = "SELECT txid_current() AS migrate_fixture_xid;\n";
+
+/// The transaction id in front of a fixture that travelled in its migration's message.
+pub(crate) fn fixture_xid(messages: &[SimpleQueryMessage]) -> Option<i64> {
+    messages.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(r)
+            if r.columns().len() == 1 && r.columns()[0].name() == FIXTURE_COLUMN =>
+        {
+            r.get(0).and_then(|v| v.parse().ok())
+        }
+        _ => None,
+    })
+}
+
 /// The first and last transaction ids a guarded query returned.
 pub(crate) fn xids(messages: &[SimpleQueryMessage]) -> Option<(i64, i64)> {
     let mut rows = messages.iter().filter_map(|m| match m {

@@ -29,6 +29,8 @@ mod directive;
 mod discover;
 mod engine;
 mod error;
+#[cfg(test)]
+mod fused_guard_tests;
 mod guard;
 mod history;
 mod lock;

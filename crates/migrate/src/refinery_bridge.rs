@@ -52,6 +52,11 @@ pub(crate) struct Broken {
     pub reference: i64,
     /// The transaction id the script ended in.
     pub end: i64,
+    /// It was the migration's fixture, sent after it in the same message
+    /// ([`Bridge::with_fixture`]), rather than its up script.
+    pub fixture: bool,
+    /// The migration's fixture was sent in the same message.
+    pub fixture_sent: bool,
 }
 
 /// A migration sent in one message with others ended the runner's transaction: the guard saw
@@ -96,6 +101,9 @@ pub(crate) enum BridgeError {
     Pg(postgres::Error),
     /// The guard fired (see [`Broken`]).
     TransactionEnded,
+    /// The message with the last history insert and `COMMIT` failed (see
+    /// [`Bridge::commit_error`]).
+    CommitFailed,
 }
 
 impl std::fmt::Display for BridgeError {
@@ -105,6 +113,7 @@ impl std::fmt::Display for BridgeError {
             BridgeError::TransactionEnded => {
                 f.write_str("a migration ended the runner's transaction itself")
             }
+            BridgeError::CommitFailed => f.write_str("the history insert or COMMIT failed"),
         }
     }
 }
@@ -113,7 +122,7 @@ impl std::error::Error for BridgeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BridgeError::Pg(e) => Some(e),
-            BridgeError::TransactionEnded => None,
+            BridgeError::TransactionEnded | BridgeError::CommitFailed => None,
         }
     }
 }
@@ -151,6 +160,10 @@ pub(crate) struct Bridge<'t, C: GenericClient> {
     pub broken: Option<Broken>,
     /// Set when a migration sent with others ended the transaction.
     pub ended_in_batch: Option<EndedInBatch>,
+    /// When the bridge owns the transaction: the error of the message carrying the last
+    /// history insert and `COMMIT` (a deferred constraint, say); the transaction is then
+    /// rolled back or aborted, and [`Bridge::open`] still set.
+    pub commit_error: Option<postgres::Error>,
     /// Set when a message of several migrations failed in the runner's transaction: their
     /// indices. The engine rolls the transaction back and runs it again with them one per
     /// message, to locate the failure exactly.
@@ -165,6 +178,9 @@ pub(crate) struct Bridge<'t, C: GenericClient> {
     begin_sql: String,
     /// Sent before each migration's SQL (its `SET LOCAL lock_timeout`).
     before: Vec<String>,
+    /// The fixture of the bridge's one migration, sent guarded in the same message right
+    /// after its SQL ([`Bridge::with_fixture`]).
+    fixture: Option<String>,
 }
 
 impl<'t, C: GenericClient> Bridge<'t, C> {
@@ -184,12 +200,14 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
             reference: None,
             broken: None,
             ended_in_batch: None,
+            commit_error: None,
             replay_alone: None,
             batch_sizes: vec![1; migrations.len()],
             batching: None,
             marker: String::new(),
             begin_sql: String::new(),
             before: Vec::new(),
+            fixture: None,
         }
     }
 
@@ -228,6 +246,24 @@ impl<'t, C: GenericClient> Bridge<'t, C> {
     /// history insert (`tx` must be a client outside any transaction).
     pub(crate) fn owning_transaction(mut self) -> Self {
         self.owns_transaction = true;
+        self
+    }
+
+    /// Send `fixture_sql` (LF line endings) guarded in the same message as the bridge's one
+    /// migration, right after its SQL, so that the migration and its data cost one round trip.
+    /// The fixture then runs before the history insert, which waits for the next message
+    /// (with `COMMIT`, when the bridge owns the transaction).
+    ///
+    /// Only for an up that is [`crate::batch::shareable`] and a fixture that is too or has no
+    /// transaction-control word at all, in a transaction block: neither can end the
+    /// transaction then. When the message fails, the
+    /// error cannot be told apart between the two scripts (many errors carry no position):
+    /// [`Bridge::replay_alone`] is set, once a probe showed that the transaction is still open
+    /// (aborted) or that the message did not parse, and the engine rolls back and runs the
+    /// migration again with the fixture in a message of its own, which attributes the error
+    /// exactly.
+    pub(crate) fn with_fixture(mut self, fixture_sql: String) -> Self {
+        self.fixture = Some(fixture_sql);
         self
     }
 }
@@ -294,7 +330,10 @@ impl<C: GenericClient> Transaction for Bridge<'_, C> {
         }
         if let Some(held) = self.held_insert.take() {
             if self.owns_transaction && self.open {
-                self.tx.batch_execute(&format!("{held};\nCOMMIT"))?;
+                if let Err(e) = self.tx.batch_execute(&format!("{held};\nCOMMIT")) {
+                    self.commit_error = Some(e);
+                    return Err(BridgeError::CommitFailed);
+                }
                 self.open = false;
             } else {
                 self.tx.batch_execute(&held)?;
@@ -342,10 +381,18 @@ impl<C: GenericClient> Bridge<'_, C> {
         }
         prefix.push_str(GUARD_BEFORE);
         self.prefixes[index] = prefix.chars().count();
+        // The fixture rides along only with the bridge's one migration.
+        let fixture = self.fixture.take().filter(|_| self.expected.len() == 1);
+        let text = match &fixture {
+            Some(f) => format!(
+                "{prefix}{}{GUARD_AFTER};\n{}{f}{GUARD_AFTER}",
+                it.sql,
+                crate::guard::FIXTURE_GUARD_BEFORE
+            ),
+            None => format!("{prefix}{}{GUARD_AFTER}", it.sql),
+        };
         let started = std::time::Instant::now();
-        let result = self
-            .tx
-            .simple_query(&format!("{prefix}{}{GUARD_AFTER}", it.sql));
+        let result = self.tx.simple_query(&text);
         self.timings[index] += started.elapsed();
         self.batch_sizes[index] = 1;
         if self.owns_transaction {
@@ -355,21 +402,70 @@ impl<C: GenericClient> Bridge<'_, C> {
             Ok(m) => m,
             Err(e) => {
                 self.failed_migration = Some(index);
+                if fixture.is_some() && e.as_db_error().is_some() {
+                    return self.fused_failed(index, e);
+                }
                 return Err(e.into());
             }
         };
+        // The first id is from before the up, the last from after the fixture when one rode
+        // along: they are equal exactly when neither ended the transaction (ids are never
+        // reused). The fixture's own first id tells which of the two it was.
         if let Some((start, end)) = crate::guard::xids(&messages)
             && let Some((reference, end)) = crate::guard::check(&mut self.reference, start, end)
         {
+            let in_fixture =
+                fixture.is_some() && crate::guard::fixture_xid(&messages) == Some(reference);
             self.broken = Some(Broken {
                 index,
                 reference,
                 end,
+                fixture: in_fixture,
+                fixture_sent: fixture.is_some(),
             });
             return Err(BridgeError::TransactionEnded);
         }
         self.held_insert = it.insert.map(str::to_string);
         Ok(())
+    }
+
+    /// A message carrying a migration and its fixture failed with `err` (see
+    /// [`Bridge::with_fixture`]). In the aborted transaction every statement fails with
+    /// 25P02: then [`Bridge::replay_alone`] asks the engine to run the migration again with its
+    /// fixture apart. When a statement runs, no transaction is open: either the message did
+    /// not parse (the server parses the whole message first, so nothing of it ran, not even
+    /// its `BEGIN`; a syntax error), and it runs again apart too, or the transaction had ended
+    /// before the failure.
+    fn fused_failed(
+        &mut self,
+        index: usize,
+        err: postgres::Error,
+    ) -> std::result::Result<(), BridgeError> {
+        use postgres::error::SqlState;
+        let unparsed = matches!(
+            err.code(),
+            Some(&SqlState::SYNTAX_ERROR | &SqlState::INVALID_ESCAPE_SEQUENCE)
+        );
+        match self.tx.simple_query("SELECT 1") {
+            Err(probe) if probe.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION) => {
+                self.replay_alone = Some(vec![index]);
+                Err(err.into())
+            }
+            Ok(_) if unparsed => {
+                self.replay_alone = Some(vec![index]);
+                Err(err.into())
+            }
+            Ok(_) => {
+                self.ended_in_batch = Some(EndedInBatch {
+                    first: index,
+                    last: index,
+                    evidence: Evidence::EndedBeforeFailure,
+                    reference: self.reference,
+                });
+                Err(BridgeError::TransactionEnded)
+            }
+            Err(_) => Err(err.into()),
+        }
     }
 
     /// Several migrations and their inserts in one message, with the guard's `txid_current()`
@@ -381,7 +477,11 @@ impl<C: GenericClient> Bridge<'_, C> {
     fn send_batch(&mut self, items: &[Item<'_>]) -> std::result::Result<(), BridgeError> {
         if self.reference.is_none() {
             // The transaction's id, known before its first message: should that message end
-            // the transaction and then fail, the report can still ask what became of it.
+            // the transaction and then fail, the report can still ask what became of it. The
+            // engine normally has it already, from the message that took the lock
+            // ([`crate::engine::Migrator::begin_guard`], passed on with
+            // [`Bridge::in_transaction`]); this round trip is for a transaction begun without
+            // the lock guard.
             let messages = self.tx.simple_query(batch::GUARD_BEFORE)?;
             self.reference = crate::guard::xids(&messages).map(|(xid, _)| xid);
         }

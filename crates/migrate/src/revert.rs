@@ -7,7 +7,7 @@ use postgres::{Client, GenericClient};
 
 use crate::checksum;
 use crate::engine::{self, Applied, Migrator};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlFailure};
 use crate::history;
 use crate::pgerror;
 use crate::set::Migration;
@@ -109,22 +109,7 @@ impl Migrator<'_> {
                 migrations[i..end].chunks(1).collect()
             };
             for group in groups {
-                let mut tx = c
-                    .transaction()
-                    .map_err(|e| Error::db("cannot begin a transaction", e))?;
-                let mut reverted = Vec::new();
-                let mut reference = None;
-                for (k, m) in group.iter().enumerate() {
-                    match revert_in(&mut tx, m, self.single_transaction, &done, &mut reference)? {
-                        Ok(r) => reverted.push(r),
-                        Err((r, e)) => {
-                            drop(tx);
-                            return Err(down_ended(c, m, &group[..k], migrations, r, e));
-                        }
-                    }
-                }
-                tx.commit()
-                    .map_err(|e| Error::db("cannot commit the reverts", e))?;
+                let reverted = revert_group(c, group, migrations, self.single_transaction, &done)?;
                 done.extend(reverted);
             }
             i = end;
@@ -154,15 +139,24 @@ impl Migrator<'_> {
             let mut tx = c
                 .transaction()
                 .map_err(|e| Error::db("cannot begin a transaction", e))?;
-            let reverted = match revert_in(&mut tx, m, true, &[], &mut None)? {
+            let mut reference = None;
+            let reverted = match revert_in(&mut tx, m, true, &[], &mut reference)? {
                 Ok(r) => r,
                 Err((r, e)) => {
                     drop(tx);
                     return Err(down_ended(c, m, &[], &[m], r, e));
                 }
             };
-            let timings = match self.apply_in(&mut tx, &[m], &[m], &[]) {
-                Ok(t) => t,
+            let alone = std::collections::BTreeSet::new();
+            let timings = match self.apply_in(&mut tx, &[m], &[m], &[], &alone, reference) {
+                Ok(engine::Attempt::Done(t)) => t,
+                // One migration travels alone: there is no message of several to replay.
+                Ok(engine::Attempt::Replay(_)) => {
+                    return Err(Error::History(format!(
+                        "the redo of migration {} was asked to run again; it was rolled back",
+                        m.label()
+                    )));
+                }
                 Err(e) => {
                     drop(tx);
                     return Err(match self.finish_broken(c, &[m], &[]) {
@@ -222,8 +216,105 @@ pub(crate) fn down_script<'m>(
     })
 }
 
-/// Run `m`'s down and delete its history row in the runner's transaction. `Ok(Err((reference,
-/// end)))`: the guard found that the down ended the transaction (see [`crate::guard`]).
+/// Revert `group` (transactional downs, newest first) in one transaction, in as few round
+/// trips as the guard allows: `BEGIN` travels with the first down, each down's history
+/// `DELETE` in front of the next down, and the last `DELETE` with `COMMIT`: one round trip per
+/// migration and one more (instead of two per migration and two more).
+///
+/// Every down is sent guarded ([`crate::guard`]) and the next message goes only once the
+/// guard's ids showed that the runner's transaction survived, so a down that ends it is caught
+/// before its history row is removed or anything is committed. A failing down is located in
+/// its file as when it was sent alone (the characters in front of it are counted). The
+/// `DELETE` in front of a down removes a row the run just read (`down`) or that the caller
+/// knows is there (`revert_next`), by its primary key: should it fail all the same, its error
+/// is reported at the down it travelled with.
+fn revert_group(
+    c: &mut Client,
+    group: &[&Migration],
+    all: &[&Migration],
+    single: bool,
+    done: &[Reverted],
+) -> Result<Vec<Reverted>> {
+    let mut reverted = Vec::with_capacity(group.len());
+    let mut reference = None;
+    let mut held_delete: Option<String> = None;
+    for (k, m) in group.iter().enumerate() {
+        let down = m.down.as_ref().expect("checked by down_script");
+        let sql = checksum::normalise(&down.sql);
+        let mut prefix = String::new();
+        if k == 0 {
+            prefix.push_str("BEGIN;\n");
+        }
+        if let Some(delete) = held_delete.take() {
+            prefix.push_str(&delete);
+        }
+        prefix.push_str(crate::guard::GUARD_BEFORE);
+        let start = Instant::now();
+        let messages = match c.simple_query(&format!("{prefix}{sql}{}", crate::guard::GUARD_AFTER))
+        {
+            Ok(messages) => messages,
+            Err(e) => {
+                let _ = c.batch_execute("ROLLBACK");
+                let failure =
+                    pgerror::locate_prefixed(&e, &down.path, &sql, 0, prefix.chars().count());
+                return Err(down_failed(m, Box::new(failure), single, done));
+            }
+        };
+        if let Some((first, last)) = crate::guard::xids(&messages)
+            && let Some((r, e)) = crate::guard::check(&mut reference, first, last)
+        {
+            return Err(down_ended(c, m, &group[..k], all, r, e));
+        }
+        held_delete = Some(format!(
+            "DELETE FROM {} WHERE version = {};\n",
+            history::HISTORY_TABLE,
+            m.version
+        ));
+        reverted.push(Reverted {
+            version: m.version,
+            name: m.name.clone(),
+            path: down.path.clone(),
+            duration: start.elapsed(),
+        });
+    }
+    if let Some(delete) = held_delete
+        && let Err(e) = c.batch_execute(&format!("{delete}COMMIT"))
+    {
+        let _ = c.batch_execute("ROLLBACK");
+        let last = group.last().map_or(0, |m| m.version);
+        return Err(Error::db(
+            format!(
+                "cannot remove migration {last} from history and commit the reverts; the transaction was rolled back: none of the {} migration(s) it held is reverted.{}",
+                group.len(),
+                reverted_list(done)
+            ),
+            e,
+        ));
+    }
+    Ok(reverted)
+}
+
+/// The error when `m`'s down failed and its transaction was rolled back.
+fn down_failed(m: &Migration, failure: Box<SqlFailure>, single: bool, done: &[Reverted]) -> Error {
+    Error::MigrationFailed {
+        version: m.version,
+        shown: m.version_text.clone(),
+        name: m.name.clone(),
+        failure,
+        outcome: if single {
+            "the transaction was rolled back: no migration of this run was reverted.".to_string()
+        } else {
+            format!(
+                "its transaction was rolled back; it stays applied.{}",
+                reverted_list(done)
+            )
+        },
+    }
+}
+
+/// Run `m`'s down and delete its history row in the runner's transaction (for `redo`, whose
+/// up follows in the same transaction). `Ok(Err((reference, end)))`: the guard found that the
+/// down ended the transaction (see [`crate::guard`]).
 type Ended = (i64, i64);
 
 fn revert_in(
@@ -242,21 +333,7 @@ fn revert_in(
     };
     failure
         .map_or(Ok(()), Err)
-        .map_err(|failure| Error::MigrationFailed {
-            version: m.version,
-            shown: m.version_text.clone(),
-            name: m.name.clone(),
-            failure,
-            outcome: if single {
-                "the transaction was rolled back: no migration of this run was reverted."
-                    .to_string()
-            } else {
-                format!(
-                    "its transaction was rolled back; it stays applied.{}",
-                    reverted_list(done)
-                )
-            },
-        })?;
+        .map_err(|failure| down_failed(m, failure, single, done))?;
     history::delete(tx, m.version)?;
     Ok(Ok(Reverted {
         version: m.version,
