@@ -219,8 +219,10 @@ fn main() {
          the objects that step's commands created, altered or dropped, as a change log written\n\
          by event triggers in the walker's database reports them (`check::ddl_log`,\n\
          `check::incremental`), plus small scans of the catalogs event triggers do not report\n\
-         (`pg_index`, `pg_inherits`, event triggers, roles); its ups skip the lease and history\n\
-         reads (`Migrator::apply_next`). Every irreversible migration is reported (the walk\n\
+         (`pg_index`, `pg_inherits`, event triggers, roles), on a connection of its own, with\n\
+         a catalog query holding only the parts for the kinds of object changed; every 50 steps\n\
+         it vacuums the catalogs. Its ups and downs skip the lease and history reads\n\
+         (`Migrator::apply_next`, `Migrator::revert_next`). Every irreversible migration is reported (the walk\n\
          rebuilds the state after it and goes on). \"walkers\" is the number of databases walking\n\
          parallel segments of the chain (one per core, for 40+ migrations). The machine (2 cores)\n\
          is shared with other sessions' builds and tests: compare rows of one run.\n\n{table}{growth}{cli}{END}\n",
