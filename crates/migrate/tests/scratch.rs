@@ -25,6 +25,47 @@ fn abc(fixture_b: &str) -> tempfile::TempDir {
     ])
 }
 
+/// [`abc`]'s folder, its set, and a fresh database with a connection to it.
+fn abc_on_fresh_db(
+    fixture_b: &str,
+) -> (
+    tempfile::TempDir,
+    MigrationSet,
+    pgcluster::TestDatabase,
+    postgres::Client,
+) {
+    let dir = abc(fixture_b);
+    let set = MigrationSet::discover(dir.path()).unwrap();
+    let db = fresh_db();
+    let c = db.connect().unwrap();
+    (dir, set, db, c)
+}
+
+/// The run-time guard's report that a script at `at` (`file:line`) committed the runner's
+/// transaction: the error's text and the report's outcome.
+fn committed_at(err: Error, at: &str) -> (String, String) {
+    let text = err.to_string();
+    let Error::TransactionEnded {
+        at: found, outcome, ..
+    } = err
+    else {
+        panic!("expected the guard to fire, got: {text}")
+    };
+    assert!(found.ends_with(at), "{text}");
+    assert!(
+        outcome.contains("It COMMITTED the runner's transaction"),
+        "{text}"
+    );
+    (text, outcome)
+}
+
+/// `a` then `b` through `apply_next` with fixtures, `b` failing: its error.
+fn b_fails_with_fixtures(set: &MigrationSet, c: &mut postgres::Client) -> Error {
+    let with_fixtures = Migrator::new(set).with_fixtures(true);
+    with_fixtures.apply_next(c, &set.migrations[0]).unwrap();
+    with_fixtures.apply_next(c, &set.migrations[1]).unwrap_err()
+}
+
 /// The history rows without their time (`applied_on` is when the row was written).
 fn rows(c: &mut postgres::Client) -> Vec<(i64, String, String)> {
     c.query(
@@ -57,10 +98,7 @@ fn failure(err: &Error) -> (i64, &SqlFailure, &str) {
 
 #[test]
 fn apply_next_and_revert_next_write_the_rows_up_and_down_write() {
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
+    let (_dir, set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     let plain = Migrator::new(&set);
     let with_fixtures = Migrator::new(&set).with_fixtures(true);
     // The first migration creates the history table; the rest find it.
@@ -100,17 +138,10 @@ fn apply_next_and_revert_next_write_the_rows_up_and_down_write() {
 #[test]
 fn a_failing_fixture_is_named_with_its_line_and_nothing_stays() {
     // Line 2 refers to a column that does not exist: the server gives a position.
-    let dir = abc("INSERT INTO b VALUES (1, 1);\nINSERT INTO b (id, nosuch) VALUES (2, 2);\n");
-    let set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
-    let with_fixtures = Migrator::new(&set).with_fixtures(true);
-    with_fixtures
-        .apply_next(&mut c, &set.migrations[0])
-        .unwrap();
-    let err = with_fixtures
-        .apply_next(&mut c, &set.migrations[1])
-        .unwrap_err();
+    let (_dir, set, _db, mut c) = abc_on_fresh_db(
+        "INSERT INTO b VALUES (1, 1);\nINSERT INTO b (id, nosuch) VALUES (2, 2);\n",
+    );
+    let err = b_fails_with_fixtures(&set, &mut c);
     let (version, f, outcome) = failure(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("fixtures/000002_b.sql"), "{err}");
@@ -126,17 +157,9 @@ fn a_failing_fixture_is_named_with_its_line_and_nothing_stays() {
 fn a_fixture_error_without_a_position_still_names_the_fixture() {
     // A foreign key violation carries no position: the message carrying the up and the
     // fixture is run again with them apart, which tells which one failed.
-    let dir = abc("INSERT INTO b VALUES (1, 1);\nINSERT INTO b VALUES (2, 99);\n");
-    let set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
-    let with_fixtures = Migrator::new(&set).with_fixtures(true);
-    with_fixtures
-        .apply_next(&mut c, &set.migrations[0])
-        .unwrap();
-    let err = with_fixtures
-        .apply_next(&mut c, &set.migrations[1])
-        .unwrap_err();
+    let (_dir, set, _db, mut c) =
+        abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\nINSERT INTO b VALUES (2, 99);\n");
+    let err = b_fails_with_fixtures(&set, &mut c);
     let (version, f, _) = failure(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("fixtures/000002_b.sql"), "{err}");
@@ -148,19 +171,10 @@ fn a_fixture_error_without_a_position_still_names_the_fixture() {
 
 #[test]
 fn a_failing_up_with_a_fixture_names_the_up_and_its_line() {
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let mut set = MigrationSet::discover(dir.path()).unwrap();
+    let (_dir, mut set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     set.migrations[1].up.sql =
         "CREATE TABLE b (\n    id int PRIMARY KEY,\n    a_id nosuchtype\n);\n".into();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
-    let with_fixtures = Migrator::new(&set).with_fixtures(true);
-    with_fixtures
-        .apply_next(&mut c, &set.migrations[0])
-        .unwrap();
-    let err = with_fixtures
-        .apply_next(&mut c, &set.migrations[1])
-        .unwrap_err();
+    let err = b_fails_with_fixtures(&set, &mut c);
     let (version, f, _) = failure(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("000002_b.up.sql"), "{err}");
@@ -171,10 +185,7 @@ fn a_failing_up_with_a_fixture_names_the_up_and_its_line() {
 
 #[test]
 fn a_failing_down_is_named_with_its_line_and_stays_applied() {
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let mut set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
+    let (_dir, mut set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     Migrator::new(&set)
         .apply_next(&mut c, &set.migrations[0])
         .unwrap();
@@ -201,10 +212,7 @@ fn a_failing_down_is_named_with_its_line_and_stays_applied() {
 
 #[test]
 fn a_failing_down_with_a_position_is_located_on_its_line() {
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let mut set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
+    let (_dir, mut set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     Migrator::new(&set)
         .apply_next(&mut c, &set.migrations[0])
         .unwrap();
@@ -220,10 +228,7 @@ fn a_failing_down_with_a_position_is_located_on_its_line() {
 
 #[test]
 fn a_down_that_commits_is_caught_by_revert_next() {
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let mut set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
+    let (_dir, mut set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     Migrator::new(&set)
         .apply_next(&mut c, &set.migrations[0])
         .unwrap();
@@ -235,15 +240,7 @@ fn a_down_that_commits_is_caught_by_revert_next() {
     let err = Migrator::new(&set)
         .revert_next(&mut c, &set.migrations[1])
         .unwrap_err();
-    let text = err.to_string();
-    let Error::TransactionEnded { at, outcome, .. } = err else {
-        panic!("expected the guard to fire, got: {text}")
-    };
-    assert!(at.ends_with("000002_b.down.sql:2"), "{text}");
-    assert!(
-        outcome.contains("It COMMITTED the runner's transaction"),
-        "{text}"
-    );
+    let (text, outcome) = committed_at(err, "000002_b.down.sql:2");
     // The history row was not removed: the DELETE waits for the guard's verdict.
     assert!(
         outcome.contains("the history table now records as applied: 2; as reverted: none"),
@@ -255,28 +252,11 @@ fn a_down_that_commits_is_caught_by_revert_next() {
 
 #[test]
 fn a_fixture_that_commits_is_caught_by_apply_next() {
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let mut set = MigrationSet::discover(dir.path()).unwrap();
+    let (_dir, mut set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     set.migrations[1].fixture.as_mut().unwrap().sql =
         "INSERT INTO b VALUES (1, 1);\nCOMMIT;\n".into();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
-    let with_fixtures = Migrator::new(&set).with_fixtures(true);
-    with_fixtures
-        .apply_next(&mut c, &set.migrations[0])
-        .unwrap();
-    let err = with_fixtures
-        .apply_next(&mut c, &set.migrations[1])
-        .unwrap_err();
-    let text = err.to_string();
-    let Error::TransactionEnded { at, outcome, .. } = err else {
-        panic!("expected the guard to fire, got: {text}")
-    };
-    assert!(at.ends_with("fixtures/000002_b.sql:2"), "{text}");
-    assert!(
-        outcome.contains("It COMMITTED the runner's transaction"),
-        "{text}"
-    );
+    let err = b_fails_with_fixtures(&set, &mut c);
+    let (text, outcome) = committed_at(err, "fixtures/000002_b.sql:2");
     assert!(
         outcome.contains("Of this run, the history table now records 2 as applied."),
         "{text}"
@@ -287,10 +267,7 @@ fn a_fixture_that_commits_is_caught_by_apply_next() {
 #[test]
 fn one_pending_migration_in_the_default_mode_is_applied_and_reported_as_before() {
     // `up` with one pending migration takes the in-band transaction too.
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let mut set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
+    let (_dir, mut set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     Migrator::new(&set).up_to(&mut c, 2).unwrap();
     set.migrations[2].up.sql = "CREATE TABLE c (id int);\nSELECT * FROM nosuch;\n".into();
     let err = Migrator::new(&set).up(&mut c).unwrap_err();
@@ -310,10 +287,7 @@ fn one_pending_migration_in_the_default_mode_is_applied_and_reported_as_before()
 fn a_migrator_that_ran_down_applies_next_without_the_released_lease() {
     // `down` takes and releases the lease; the same migrator's `apply_next` must not check
     // the lease it no longer holds.
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
+    let (_dir, set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     let m = Migrator::new(&set);
     m.up(&mut c).unwrap();
     m.down(&mut c, DownTarget::Newest).unwrap();
@@ -385,17 +359,9 @@ fn a_fixture_refused_at_commit_applies_nothing_and_says_so() {
 fn a_fixture_that_does_not_tokenize_is_named_with_its_line() {
     // No transaction-control word, so it travels with its up without being tokenized; its
     // unterminated string swallows the rest of the message, which fails and runs again apart.
-    let dir = abc("INSERT INTO b VALUES (1, 1);\nSELECT 'unterminated;\n");
-    let set = MigrationSet::discover(dir.path()).unwrap();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
-    let with_fixtures = Migrator::new(&set).with_fixtures(true);
-    with_fixtures
-        .apply_next(&mut c, &set.migrations[0])
-        .unwrap();
-    let err = with_fixtures
-        .apply_next(&mut c, &set.migrations[1])
-        .unwrap_err();
+    let (_dir, set, _db, mut c) =
+        abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\nSELECT 'unterminated;\n");
+    let err = b_fails_with_fixtures(&set, &mut c);
     let (version, f, _) = failure(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("fixtures/000002_b.sql"), "{err}");
@@ -407,18 +373,9 @@ fn a_fixture_that_does_not_tokenize_is_named_with_its_line() {
 #[test]
 fn an_up_with_a_syntax_error_and_a_fixture_is_named_with_its_line() {
     // The server refuses the whole message before running any of it, its BEGIN included.
-    let dir = abc("INSERT INTO b VALUES (1, 1);\n");
-    let mut set = MigrationSet::discover(dir.path()).unwrap();
+    let (_dir, mut set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     set.migrations[1].up.sql = "CREATE TABLE b (\n    id int PRIMARY KEY,,\n);\n".into();
-    let db = fresh_db();
-    let mut c = db.connect().unwrap();
-    let with_fixtures = Migrator::new(&set).with_fixtures(true);
-    with_fixtures
-        .apply_next(&mut c, &set.migrations[0])
-        .unwrap();
-    let err = with_fixtures
-        .apply_next(&mut c, &set.migrations[1])
-        .unwrap_err();
+    let err = b_fails_with_fixtures(&set, &mut c);
     let (version, f, outcome) = failure(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("000002_b.up.sql"), "{err}");
