@@ -902,7 +902,7 @@ impl Tracker {
                 by_kind[i].push(*o);
             }
         }
-        let with_misc = dirty.contains(&(b'D', 0));
+        let with_misc = dirty.contains(&MISC);
         let kinds = Kinds::of(dirty.iter().map(|(k, _)| *k));
         let statement = match self.scoped.get(&kinds) {
             Some(s) => s.clone(),
