@@ -16,21 +16,10 @@ fn run(second: &str) -> (Error, Vec<String>) {
     let mut set = MigrationSet::discover(dir.path()).unwrap();
     set.migrations[1].up.sql = second.into();
     set.migrations[1].up.shareable_checksum = Some(set.migrations[1].checksum());
-    let db = pgcluster::Cluster::shared()
-        .unwrap()
-        .database_from_template("migrate_empty", |_| Ok(()))
-        .unwrap();
+    let db = crate::test_db::fresh();
     let mut c = db.connect().unwrap();
     let err = Migrator::new(&set).up(&mut c).unwrap_err();
-    let tables = c
-        .query(
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let tables = crate::test_db::tables(&mut c);
     (err, tables)
 }
 

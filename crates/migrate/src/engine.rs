@@ -623,17 +623,9 @@ impl<'a> Migrator<'a> {
             return Ok(None);
         }
         if let Some(e) = commit_error {
-            let earlier = if done.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (applied and committed earlier in this run: {})",
-                    done.iter()
-                        .map(|d| d.version.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
+            let earlier = version_list(done.iter().map(|d| d.version)).map_or(String::new(), |v| {
+                format!(" (applied and committed earlier in this run: {v})")
+            });
             return Err(Error::db(
                 format!(
                     "migration {} is not applied{earlier}: recording it and committing its transaction{} failed, and the transaction was rolled back",
@@ -954,17 +946,15 @@ impl<'a> Migrator<'a> {
 }
 
 fn earlier(done: &[Applied]) -> String {
-    if done.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " Applied and committed earlier in this run: {}.",
-            done.iter()
-                .map(|d| d.version.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    }
+    version_list(done.iter().map(|d| d.version)).map_or(String::new(), |v| {
+        format!(" Applied and committed earlier in this run: {v}.")
+    })
+}
+
+/// `1, 2, 3`: the versions a report of a failed run names as done before it (`None`: none).
+pub(crate) fn version_list(versions: impl Iterator<Item = i64>) -> Option<String> {
+    let versions: Vec<String> = versions.map(|v| v.to_string()).collect();
+    (!versions.is_empty()).then(|| versions.join(", "))
 }
 
 /// Whether `e` is a lock wait that hit `lock_timeout` (SQLSTATE 55P03), the attempt rolled back.

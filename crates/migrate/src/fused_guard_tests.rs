@@ -25,10 +25,7 @@ fn run(up2: &str, fixture2: &str) -> (Error, Vec<i64>, Vec<String>) {
     set.migrations[1].up.sql = up2.into();
     set.migrations[1].up.shareable_checksum = Some(set.migrations[1].checksum());
     set.migrations[1].fixture.as_mut().unwrap().sql = fixture2.into();
-    let db = pgcluster::Cluster::shared()
-        .unwrap()
-        .database_from_template("migrate_empty", |_| Ok(()))
-        .unwrap();
+    let db = crate::test_db::fresh();
     let mut c = db.connect().unwrap();
     let migrator = Migrator::new(&set).with_fixtures(true);
     migrator.apply_next(&mut c, &set.migrations[0]).unwrap();
@@ -42,15 +39,7 @@ fn run(up2: &str, fixture2: &str) -> (Error, Vec<i64>, Vec<String>) {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let tables = c
-        .query(
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let tables = crate::test_db::tables(&mut c);
     (err, history, tables)
 }
 

@@ -44,6 +44,8 @@ mod scratch;
 mod set;
 pub mod split;
 mod status;
+#[cfg(test)]
+mod test_db;
 pub mod txcontrol;
 mod watch;
 

@@ -427,15 +427,7 @@ fn revert_no_transaction(c: &mut Client, m: &Migration, done: &[Reverted]) -> Re
 }
 
 fn reverted_list(done: &[Reverted]) -> String {
-    if done.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " Reverted and committed earlier in this run: {}.",
-            done.iter()
-                .map(|d| d.version.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    }
+    engine::version_list(done.iter().map(|d| d.version)).map_or(String::new(), |v| {
+        format!(" Reverted and committed earlier in this run: {v}.")
+    })
 }

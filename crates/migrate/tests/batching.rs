@@ -27,18 +27,6 @@ fn small_set(n: usize, overrides: &[(usize, &str)]) -> tempfile::TempDir {
     dir
 }
 
-fn failed(err: &Error) -> (i64, &migrate::SqlFailure, &str) {
-    match err {
-        Error::MigrationFailed {
-            version,
-            failure,
-            outcome,
-            ..
-        } => (*version, failure, outcome),
-        other => panic!("expected a migration failure, got: {other}"),
-    }
-}
-
 #[test]
 fn small_migrations_travel_together_and_are_recorded_each() {
     let dir = small_set(20, &[]);
@@ -67,7 +55,7 @@ fn an_error_in_the_middle_of_a_message_names_its_file_and_line_and_applies_nothi
     let db = fresh_db();
     let mut c = db.connect().unwrap();
     let err = Migrator::new(&set).up(&mut c).unwrap_err();
-    let (version, failure, outcome) = failed(&err);
+    let (version, failure, outcome) = located(&err);
     assert_eq!(version, 10, "{err}");
     assert!(failure.path.ends_with("000010_m10.up.sql"), "{err}");
     assert_eq!(failure.code, "42P01");
@@ -93,7 +81,7 @@ fn an_error_without_a_position_is_still_attributed_to_its_migration() {
     let db = fresh_db();
     let mut c = db.connect().unwrap();
     let err = Migrator::new(&set).up(&mut c).unwrap_err();
-    let (version, failure, _) = failed(&err);
+    let (version, failure, _) = located(&err);
     assert_eq!(version, 7, "{err}");
     assert!(failure.path.ends_with("000007_m7.up.sql"), "{err}");
     assert_eq!(failure.code, "42P07");
@@ -128,7 +116,7 @@ fn messages_end_at_their_bound_and_errors_on_either_side_of_a_boundary_are_locat
         let db = fresh_db();
         let mut c = db.connect().unwrap();
         let err = Migrator::new(&set).up(&mut c).unwrap_err();
-        let (version, failure, outcome) = failed(&err);
+        let (version, failure, outcome) = located(&err);
         assert_eq!(version, bad as i64, "{err}");
         assert!(
             failure.path.ends_with(format!("{bad:06}_m{bad}.up.sql")),
@@ -201,7 +189,7 @@ fn after_a_no_transaction_migration_a_failing_message_keeps_what_was_committed_b
     let db = fresh_db();
     let mut c = db.connect().unwrap();
     let err = Migrator::new(&set).up(&mut c).unwrap_err();
-    let (version, failure, outcome) = failed(&err);
+    let (version, failure, outcome) = located(&err);
     assert_eq!(version, 9, "{err}");
     assert!(failure.path.ends_with("000009_m9.up.sql"), "{err}");
     assert_eq!(failure.code, "22012");

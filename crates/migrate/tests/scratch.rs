@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use migrate::{DownTarget, Error, MigrationSet, Migrator, SqlFailure};
+use migrate::{DownTarget, Error, MigrationSet, Migrator};
 
 /// Three migrations `a`, `b`, `c` (tables), `a` and `b` with fixtures; `fixture_b` replaces
 /// b's fixture text in the files.
@@ -84,18 +84,6 @@ fn count(c: &mut postgres::Client, table: &str) -> i64 {
         .get(0)
 }
 
-fn failure(err: &Error) -> (i64, &SqlFailure, &str) {
-    match err {
-        Error::MigrationFailed {
-            version,
-            failure,
-            outcome,
-            ..
-        } => (*version, failure, outcome),
-        other => panic!("expected a located failure, got: {other}"),
-    }
-}
-
 #[test]
 fn apply_next_and_revert_next_write_the_rows_up_and_down_write() {
     let (_dir, set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
@@ -142,7 +130,7 @@ fn a_failing_fixture_is_named_with_its_line_and_nothing_stays() {
         "INSERT INTO b VALUES (1, 1);\nINSERT INTO b (id, nosuch) VALUES (2, 2);\n",
     );
     let err = b_fails_with_fixtures(&set, &mut c);
-    let (version, f, outcome) = failure(&err);
+    let (version, f, outcome) = located(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("fixtures/000002_b.sql"), "{err}");
     assert_eq!(f.code, "42703", "{err}");
@@ -160,7 +148,7 @@ fn a_fixture_error_without_a_position_still_names_the_fixture() {
     let (_dir, set, _db, mut c) =
         abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\nINSERT INTO b VALUES (2, 99);\n");
     let err = b_fails_with_fixtures(&set, &mut c);
-    let (version, f, _) = failure(&err);
+    let (version, f, _) = located(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("fixtures/000002_b.sql"), "{err}");
     assert_eq!(f.code, "23503", "{err}");
@@ -175,7 +163,7 @@ fn a_failing_up_with_a_fixture_names_the_up_and_its_line() {
     set.migrations[1].up.sql =
         "CREATE TABLE b (\n    id int PRIMARY KEY,\n    a_id nosuchtype\n);\n".into();
     let err = b_fails_with_fixtures(&set, &mut c);
-    let (version, f, _) = failure(&err);
+    let (version, f, _) = located(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("000002_b.up.sql"), "{err}");
     assert_eq!(f.code, "42704", "{err}");
@@ -197,7 +185,7 @@ fn a_failing_down_is_named_with_its_line_and_stays_applied() {
     let err = Migrator::new(&set)
         .revert_next(&mut c, &set.migrations[1])
         .unwrap_err();
-    let (version, f, outcome) = failure(&err);
+    let (version, f, outcome) = located(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("000002_b.down.sql"), "{err}");
     assert_eq!(f.code, "42703", "{err}");
@@ -220,7 +208,7 @@ fn a_failing_down_with_a_position_is_located_on_its_line() {
     let err = Migrator::new(&set)
         .revert_next(&mut c, &set.migrations[0])
         .unwrap_err();
-    let (_, f, _) = failure(&err);
+    let (_, f, _) = located(&err);
     assert!(f.path.ends_with("000001_a.down.sql"), "{err}");
     assert_eq!((f.line, f.column), (Some(2), Some(8)), "{err}");
     assert_eq!(history(&mut c), [1]);
@@ -271,7 +259,7 @@ fn one_pending_migration_in_the_default_mode_is_applied_and_reported_as_before()
     Migrator::new(&set).up_to(&mut c, 2).unwrap();
     set.migrations[2].up.sql = "CREATE TABLE c (id int);\nSELECT * FROM nosuch;\n".into();
     let err = Migrator::new(&set).up(&mut c).unwrap_err();
-    let (version, f, outcome) = failure(&err);
+    let (version, f, outcome) = located(&err);
     assert_eq!(version, 3, "{err}");
     assert!(f.path.ends_with("000003_c.up.sql"), "{err}");
     assert_eq!((f.line, f.column), (Some(2), Some(15)), "{err}");
@@ -362,7 +350,7 @@ fn a_fixture_that_does_not_tokenize_is_named_with_its_line() {
     let (_dir, set, _db, mut c) =
         abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\nSELECT 'unterminated;\n");
     let err = b_fails_with_fixtures(&set, &mut c);
-    let (version, f, _) = failure(&err);
+    let (version, f, _) = located(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("fixtures/000002_b.sql"), "{err}");
     assert_eq!((f.code.as_str(), f.line), ("42601", Some(2)), "{err}");
@@ -376,7 +364,7 @@ fn an_up_with_a_syntax_error_and_a_fixture_is_named_with_its_line() {
     let (_dir, mut set, _db, mut c) = abc_on_fresh_db("INSERT INTO b VALUES (1, 1);\n");
     set.migrations[1].up.sql = "CREATE TABLE b (\n    id int PRIMARY KEY,,\n);\n".into();
     let err = b_fails_with_fixtures(&set, &mut c);
-    let (version, f, outcome) = failure(&err);
+    let (version, f, outcome) = located(&err);
     assert_eq!(version, 2, "{err}");
     assert!(f.path.ends_with("000002_b.up.sql"), "{err}");
     assert_eq!((f.code.as_str(), f.line), ("42601", Some(2)), "{err}");

@@ -85,3 +85,17 @@ pub const BASIC: &[(&str, &str)] = &[
         "ALTER TABLE users DROP COLUMN name;\n",
     ),
 ];
+
+/// A failure located in a file (`Error::MigrationFailed`): its version, where and what
+/// failed, and what the run says became of its transaction.
+pub fn located(err: &migrate::Error) -> (i64, &migrate::SqlFailure, &str) {
+    match err {
+        migrate::Error::MigrationFailed {
+            version,
+            failure,
+            outcome,
+            ..
+        } => (*version, failure, outcome),
+        other => panic!("expected a located migration failure, got: {other}"),
+    }
+}
